@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/** The portcullis command. Every subcommand takes --config FILE (default ./portcullis.yaml). */
+import { Command } from 'commander';
+import { registerCheckConfig } from './check-config.js';
+import { registerStart } from './start.js';
+
+const program = new Command()
+  .name('portcullis')
+  .description('A security gateway for MCP servers')
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode));
+
+registerStart(program);
+registerCheckConfig(program);
+
+await program.parseAsync(process.argv);

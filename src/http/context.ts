@@ -1,0 +1,21 @@
+/** The per-request context every pipeline stage reads and extends. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.js';
+import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
+import type { Endpoint } from './routes.js';
+
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Minted per request; returned as X-Request-Id and quoted in every error and log line. */
+  readonly requestId: string;
+  readonly clientIp: string;
+  readonly endpoint: Endpoint;
+  readonly startedAt: number;
+  principal?: Principal;
+  /** Parsed JSON-RPC messages of a POST body. */
+  messages?: JsonRpcMessage[];
+  isBatch?: boolean;
+  /** The MCP protocol revision this request speaks (header, or the session's, or the 2025-03-26 default). */
+  protocolVersion?: string;
+}

@@ -1,0 +1,77 @@
+/** The HTTP front door: health endpoints, and every MCP endpoint through the pipeline. */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../log/logger.js';
+import { runPipeline, type Stage } from '../pipeline.js';
+import type { RequestContext } from './context.js';
+import { GatewayError, sendError, toGatewayError } from './errors.js';
+import { resolveEndpoint } from './routes.js';
+import { setSecurityHeaders } from './security-headers.js';
+
+export interface FrontDoorOptions {
+  readonly upstreams: readonly string[];
+  readonly stages: readonly Stage[];
+  readonly readiness: () => object;
+  readonly logger: Logger;
+}
+
+export function createFrontDoor(options: FrontDoorOptions): Server {
+  const { upstreams, stages, logger } = options;
+  const server = createServer({ headersTimeout: 30_000, requestTimeout: 120_000, keepAliveTimeout: 65_000 });
+
+  const sendJson = (res: ServerResponse, status: number, body: object) => {
+    const text = JSON.stringify(body);
+    res
+      .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+      .end(text);
+  };
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = randomUUID();
+    setSecurityHeaders(res);
+    res.setHeader('x-request-id', requestId);
+    const pathname = (req.url ?? '/').split('?', 1)[0] as string;
+    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (pathname === '/readyz') return sendJson(res, 200, options.readiness());
+    const endpoint = resolveEndpoint(pathname, upstreams);
+    if (!endpoint) {
+      const hint = upstreams.map((u) => `/servers/${u}/mcp`).join(', ');
+      return sendError(
+        res,
+        new GatewayError(404, 'not_found', `no MCP endpoint at ${pathname} — try ${hint}`),
+        requestId,
+      );
+    }
+    const ctx: RequestContext = {
+      req,
+      res,
+      requestId,
+      endpoint,
+      clientIp: req.socket.remoteAddress ?? '',
+      startedAt: performance.now(),
+    };
+    runPipeline(stages, ctx).catch((err: unknown) => {
+      const error = toGatewayError(err);
+      const level = error.status >= 500 ? 'error' : 'info';
+      logger[level](
+        {
+          requestId,
+          method: req.method,
+          path: pathname,
+          status: error.status,
+          code: error.code,
+          detail: error.detail,
+        },
+        error.message,
+      );
+      if (error.status === 413) res.setHeader('connection', 'close');
+      sendError(res, error, requestId);
+    });
+  });
+
+  server.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    logger.debug({ err: err.message }, 'malformed HTTP request');
+  });
+  return server;
+}

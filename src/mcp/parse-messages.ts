@@ -1,0 +1,19 @@
+/** Reads a POST body within the size cap and decodes it into checked JSON-RPC messages. */
+import type { RequestContext } from '../http/context.js';
+import { readBody } from '../http/read-body.js';
+import { parseBody } from './jsonrpc.js';
+
+export interface ParseLimits {
+  readonly maxBody: number;
+  readonly maxJsonDepth: number;
+  readonly maxBatch: number;
+}
+
+export function parseMessages(limits: ParseLimits): (ctx: RequestContext) => Promise<void> {
+  return async function parseJsonRpc(ctx) {
+    if (ctx.req.method !== 'POST') return;
+    const parsed = parseBody(await readBody(ctx.req, limits.maxBody), limits);
+    ctx.messages = parsed.messages;
+    ctx.isBatch = parsed.isBatch;
+  };
+}

@@ -1,0 +1,77 @@
+/** One Server-Sent Events response carrying JSON-RPC messages (MCP Streamable HTTP). */
+import type { ServerResponse } from 'node:http';
+import type { JsonRpcMessage } from './jsonrpc.js';
+
+/** A client that stops reading may not make the gateway buffer without bound. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export interface SseOptions {
+  readonly headers: Readonly<Record<string, string>>;
+  /** Send headers at once (a GET stream) rather than with the first event (a POST answer). */
+  readonly flush: boolean;
+  /** Comment frames that keep idle proxies from cutting a long-lived stream; 0 for none. */
+  readonly keepAliveMs: number;
+}
+
+export class SseStream {
+  private closed = false;
+  private readonly keepAlive: NodeJS.Timeout | undefined;
+  onclose: () => void = () => {};
+
+  constructor(
+    private readonly res: ServerResponse,
+    options: SseOptions,
+  ) {
+    res.writeHead(200, {
+      ...options.headers,
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-store, no-transform',
+      'x-accel-buffering': 'no',
+    });
+    if (options.flush) res.flushHeaders();
+    this.keepAlive =
+      options.keepAliveMs > 0
+        ? setInterval(() => this.write(': keep-alive\n\n'), options.keepAliveMs)
+        : undefined;
+    this.keepAlive?.unref();
+    res.on('close', () => {
+      this.closed = true;
+      clearInterval(this.keepAlive);
+      this.onclose();
+    });
+  }
+
+  get open(): boolean {
+    return !this.closed && !this.res.writableEnded;
+  }
+
+  /** Sends one message; false when the stream is gone and the message was not delivered. */
+  send(message: JsonRpcMessage): boolean {
+    return this.write(frame(message));
+  }
+
+  /** Sends a last message and ends the response in one write. */
+  sendAndEnd(message: JsonRpcMessage): boolean {
+    if (!this.open) return false;
+    this.res.end(frame(message));
+    return true;
+  }
+
+  end(): void {
+    if (this.open) this.res.end();
+  }
+
+  private write(chunk: string): boolean {
+    if (!this.open) return false;
+    if (this.res.writableLength > MAX_BUFFERED_BYTES) {
+      this.res.destroy();
+      return false;
+    }
+    this.res.write(chunk);
+    return true;
+  }
+}
+
+function frame(message: JsonRpcMessage): string {
+  return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+}

@@ -1,0 +1,93 @@
+/**
+ * The MCP Streamable HTTP endpoint for the 2025 revisions: POST carries messages, GET opens the
+ * session's standalone stream, DELETE ends the session. Sessions are bound to the principal that
+ * opened them; another principal presenting the id gets the same 404 as an unknown id.
+ */
+import type { RequestContext } from '../http/context.js';
+import { GatewayError } from '../http/errors.js';
+import { methodNotAllowed } from './check-request.js';
+import { isRequest } from './jsonrpc.js';
+import { allowsBatch } from './protocol-version.js';
+import type { Session } from './session.js';
+import type { SessionRegistry } from './session-registry.js';
+
+export interface RelayOptions {
+  readonly sessions: SessionRegistry;
+  /** Starts a session and its upstream link for `upstream`, owned by `principalId`. */
+  readonly openSession: (upstream: string, principalId: string) => Promise<Session>;
+}
+
+export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<void> {
+  const { sessions, openSession } = options;
+
+  const existing = (ctx: RequestContext): Session => {
+    const id = ctx.req.headers['mcp-session-id'];
+    if (typeof id !== 'string' || id === '') {
+      throw new GatewayError(
+        400,
+        'session_required',
+        'Mcp-Session-Id header is required — send initialize first to open a session',
+      );
+    }
+    const session = sessions.get(id, principalOf(ctx));
+    if (!session || session.upstream !== ctx.endpoint.upstream) {
+      throw new GatewayError(
+        404,
+        'session_not_found',
+        'session not found or ended — send initialize to open a new session',
+      );
+    }
+    return session;
+  };
+
+  return async function relayToUpstream(ctx) {
+    switch (ctx.req.method) {
+      case 'POST': {
+        const messages = ctx.messages ?? [];
+        const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize');
+        if (initialize) {
+          if (messages.length > 1)
+            throw new GatewayError(400, 'invalid_request', 'initialize must be sent alone, not in a batch');
+          if (ctx.req.headers['mcp-session-id'] !== undefined) {
+            throw new GatewayError(
+              400,
+              'invalid_request',
+              'initialize opens a new session — send it without Mcp-Session-Id',
+            );
+          }
+          const session = await openSession(ctx.endpoint.upstream, principalOf(ctx));
+          sessions.add(session);
+          session.post(ctx.res, messages, ctx.requestId);
+          return;
+        }
+        const session = existing(ctx);
+        if (ctx.isBatch && !allowsBatch(session.protocolVersion ?? ctx.protocolVersion ?? '')) {
+          throw new GatewayError(
+            400,
+            'batch_not_supported',
+            `JSON-RPC batches are not allowed in protocol ${session.protocolVersion} — send one message per POST`,
+          );
+        }
+        session.post(ctx.res, messages, ctx.requestId);
+        return;
+      }
+      case 'GET':
+        existing(ctx).openStream(ctx.res);
+        return;
+      case 'DELETE':
+        await sessions.close(existing(ctx));
+        ctx.res.writeHead(200).end();
+        return;
+      default:
+        throw methodNotAllowed(ctx.req.method);
+    }
+  };
+}
+
+function principalOf(ctx: RequestContext): string {
+  if (!ctx.principal)
+    throw new GatewayError(500, 'internal_error', 'no principal', {
+      detail: 'relay ran before authentication',
+    });
+  return ctx.principal.id;
+}

@@ -1,0 +1,33 @@
+/**
+ * The order of checks for every MCP request, in one place. Each stage is a plain function over the
+ * request context; the first that throws ends the request with its error and nothing after it runs.
+ *
+ *   front door ─▶ authenticate ─▶ protocol version ─▶ parse JSON-RPC ─▶ relay to the upstream
+ */
+import { authenticate } from './auth/authenticate.js';
+import type { Config } from './config/schema.js';
+import { hostCheck } from './http/check-host.js';
+import { originCheck } from './http/check-origin.js';
+import type { RequestContext } from './http/context.js';
+import { checkRequestShape } from './mcp/check-request.js';
+import { parseMessages } from './mcp/parse-messages.js';
+import { checkProtocolVersion } from './mcp/protocol-version.js';
+import { type RelayOptions, relay } from './mcp/streamable-http.js';
+
+export type Stage = (ctx: RequestContext) => void | Promise<void>;
+
+export function mcpPipeline(config: Config, publicUrl: URL, relayOptions: RelayOptions): readonly Stage[] {
+  return [
+    hostCheck({ listenHost: config.listen.host, publicUrl, allowedHosts: config.listen.allowedHosts }),
+    originCheck({ publicUrl, allowedOrigins: config.listen.allowedOrigins }),
+    checkRequestShape,
+    authenticate(config.auth),
+    checkProtocolVersion,
+    parseMessages(config.limits),
+    relay(relayOptions),
+  ];
+}
+
+export async function runPipeline(stages: readonly Stage[], ctx: RequestContext): Promise<void> {
+  for (const stage of stages) await stage(ctx);
+}
