@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LoadedConfig } from './config/load.js';
 import type { UpstreamConfig } from './config/schema.js';
-import { createFrontDoor } from './http/server.js';
+import { attachFrontDoor, createHttpServer } from './http/server.js';
 import type { Logger } from './log/logger.js';
 import { Session } from './mcp/session.js';
 import { SessionRegistry } from './mcp/session-registry.js';
@@ -69,10 +69,11 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       : { transport: 'http', url: redactUrl(u.url ?? '') };
   };
 
-  const publicUrl = new URL(
-    config.publicUrl ?? `http://${hostForUrl(config.listen.host)}:${config.listen.port}`,
-  );
-  const server = createFrontDoor({
+  const server = createHttpServer();
+  const port = await listen(server, config.listen.host, config.listen.port);
+  const url = `http://${hostForUrl(config.listen.host)}:${port}`;
+  const publicUrl = new URL(config.publicUrl ?? url);
+  attachFrontDoor(server, {
     upstreams: names,
     stages: mcpPipeline(config, publicUrl, { sessions, openSession }),
     readiness: () => ({
@@ -82,9 +83,6 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     }),
     logger,
   });
-
-  const port = await listen(server, config.listen.host, config.listen.port);
-  const url = `http://${hostForUrl(config.listen.host)}:${port}`;
   logger.info(
     {
       listen: url,

@@ -15,9 +15,13 @@ export interface FrontDoorOptions {
   readonly logger: Logger;
 }
 
-export function createFrontDoor(options: FrontDoorOptions): Server {
+export function createHttpServer(): Server {
+  return createServer({ headersTimeout: 30_000, requestTimeout: 120_000, keepAliveTimeout: 65_000 });
+}
+
+/** Serves `server`'s requests; attached once the listener's port is known (publicUrl may depend on it). */
+export function attachFrontDoor(server: Server, options: FrontDoorOptions): void {
   const { upstreams, stages, logger } = options;
-  const server = createServer({ headersTimeout: 30_000, requestTimeout: 120_000, keepAliveTimeout: 65_000 });
 
   const sendJson = (res: ServerResponse, status: number, body: object) => {
     const text = JSON.stringify(body);
@@ -73,5 +77,4 @@ export function createFrontDoor(options: FrontDoorOptions): Server {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     logger.debug({ err: err.message }, 'malformed HTTP request');
   });
-  return server;
 }

@@ -1,0 +1,72 @@
+/** Starts a real gateway in this process with its log lines captured, for end-to-end tests. */
+import { resolve } from 'node:path';
+import { parseConfig } from '../../src/config/load.js';
+import { startGateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/log/logger.js';
+
+export const EVERYTHING = resolve('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+export const FILESYSTEM = resolve('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+export const NODE = process.execPath;
+
+export interface TestGateway {
+  readonly url: string;
+  /** Every log line the gateway wrote, as written (after redaction). */
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
+  const loaded = parseConfig(yaml, process.cwd(), env);
+  const logs: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    secrets: loaded.secrets,
+    destination: { write: (line: string) => void logs.push(line) },
+  });
+  const gateway = await startGateway(loaded, logger);
+  return { url: gateway.url, logs, close: () => gateway.close() };
+}
+
+/** YAML for one stdio upstream running `node script args…`. */
+export function stdioUpstream(
+  name: string,
+  script: string,
+  args: readonly string[] = [],
+  extra = '',
+): string {
+  return `  ${name}:\n    command: ${JSON.stringify(NODE)}\n    args: ${JSON.stringify([script, ...args])}\n${extra}`;
+}
+
+export function gatewayYaml(upstreams: string, rest = ''): string {
+  return `listen: { host: 127.0.0.1, port: 0 }\nauth: { none: true }\nupstreams:\n${upstreams}\n${rest}`;
+}
+
+/** The pids of upstream children the gateway started, in order, read from its log. */
+export function childPids(logs: readonly string[]): number[] {
+  return logs
+    .map((line) => JSON.parse(line) as { msg?: string; pid?: number })
+    .filter((entry) => entry.msg === 'upstream process started' && typeof entry.pid === 'number')
+    .map((entry) => entry.pid as number);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` until it holds or `timeoutMs` passes; returns whether it held. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return check();
+}
