@@ -1,6 +1,9 @@
 /** Builds a running gateway from a loaded config: upstream connectors, sessions, pipeline, server. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { protectedResourceMetadata } from './auth/protected-resource.js';
+import { setupAuthentication } from './auth/setup.js';
+import { authMethods } from './config/auth-schema.js';
 import type { LoadedConfig } from './config/load.js';
 import type { UpstreamConfig } from './config/schema.js';
 import { attachFrontDoor, createHttpServer } from './http/server.js';
@@ -9,6 +12,7 @@ import { Session } from './mcp/session.js';
 import { SessionRegistry } from './mcp/session-registry.js';
 import { UpstreamLink } from './mcp/upstream-link.js';
 import { mcpPipeline } from './pipeline.js';
+import { openStore } from './store/open.js';
 import type { Connector } from './upstream/connection.js';
 import { startHttp } from './upstream/http.js';
 import { redactUrl } from './upstream/redact-url.js';
@@ -18,6 +22,8 @@ export interface RunningGateway {
   /** The base URL the gateway listens on, e.g. http://127.0.0.1:8787 */
   readonly url: string;
   readonly port: number;
+  /** The admin API key created on a first start (auth.apiKeys.bootstrapAdmin), to be shown once. */
+  readonly bootstrapKey: string | undefined;
   close(): Promise<void>;
 }
 
@@ -69,13 +75,24 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       : { transport: 'http', url: redactUrl(u.url ?? '') };
   };
 
+  const keyStore = config.auth.apiKeys ? openStore(config, baseDir) : undefined;
   const server = createHttpServer();
-  const port = await listen(server, config.listen.host, config.listen.port);
+  const port = await listen(server, config.listen.host, config.listen.port).catch(async (err: Error) => {
+    await keyStore?.store.close();
+    throw err;
+  });
   const url = `http://${hostForUrl(config.listen.host)}:${port}`;
   const publicUrl = new URL(config.publicUrl ?? url);
+  const auth = setupAuthentication(config.auth, publicUrl, keyStore);
+  const bootstrapKey =
+    auth.apiKeys && config.auth.apiKeys?.bootstrapAdmin && (await keyStore?.store.apiKeys.count()) === 0
+      ? (await auth.apiKeys.create({ name: 'admin', scopes: ['*'], expiresAt: null })).key
+      : undefined;
   attachFrontDoor(server, {
     upstreams: names,
-    stages: mcpPipeline(config, publicUrl, { sessions, openSession }),
+    stages: mcpPipeline(config, publicUrl, auth.authenticators, { sessions, openSession }),
+    resourceMetadata: (path, upstream) => protectedResourceMetadata(config.auth, publicUrl, path, upstream),
+    trustedProxies: config.listen.trustedProxies,
     readiness: () => ({
       status: 'ready',
       sessions: sessions.size,
@@ -88,7 +105,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       listen: url,
       publicUrl: publicUrl.href,
       upstreams: Object.fromEntries(names.map((n) => [n, describe(n)])),
-      auth: config.auth.none ? 'none' : Object.keys(config.auth),
+      auth: config.auth.none ? 'none' : authMethods(config.auth),
     },
     'portcullis started',
   );
@@ -98,15 +115,21 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     );
   }
 
+  if (bootstrapKey)
+    logger.info('created the first admin API key (shown once on the terminal, stored only as a hash)');
+
   return {
     url,
     port,
+    bootstrapKey,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await sessions.closeAll();
+      await auth.close();
+      await keyStore?.store.close();
       logger.info('portcullis stopped');
     },
   };

@@ -4,7 +4,7 @@
  *
  *   front door ─▶ authenticate ─▶ protocol version ─▶ parse JSON-RPC ─▶ relay to the upstream
  */
-import { authenticate } from './auth/authenticate.js';
+import { type Authenticators, authenticate } from './auth/authenticate.js';
 import type { Config } from './config/schema.js';
 import { hostCheck } from './http/check-host.js';
 import { originCheck } from './http/check-origin.js';
@@ -16,12 +16,17 @@ import { type RelayOptions, relay } from './mcp/streamable-http.js';
 
 export type Stage = (ctx: RequestContext) => void | Promise<void>;
 
-export function mcpPipeline(config: Config, publicUrl: URL, relayOptions: RelayOptions): readonly Stage[] {
+export function mcpPipeline(
+  config: Config,
+  publicUrl: URL,
+  authenticators: Authenticators,
+  relayOptions: RelayOptions,
+): readonly Stage[] {
   return [
     hostCheck({ listenHost: config.listen.host, publicUrl, allowedHosts: config.listen.allowedHosts }),
     originCheck({ publicUrl, allowedOrigins: config.listen.allowedOrigins }),
     checkRequestShape,
-    authenticate(config.auth),
+    authenticate(authenticators),
     checkProtocolVersion,
     parseMessages(config.limits),
     relay(relayOptions),

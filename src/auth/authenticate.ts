@@ -1,11 +1,20 @@
 /**
- * Authentication stage: turns the request's credential into the one Principal later stages see.
- * With `auth: { none: true }` (accepted only on a loopback listener) every caller is the same
- * anonymous principal.
+ * Authentication stage: turns the request's one credential into the Principal every later stage
+ * sees, on every request, with no decision cached beyond what each method allows. Resolution order:
+ * a credential in the query string is refused; X-API-Key or `Bearer pcl_…` → API key;
+ * another Bearer token → JWT (when it looks like one and jwt is configured), else introspection;
+ * Basic → the config's users. No credential, or a refused one → 401 with a challenge that points
+ * to the protected-resource metadata (MCP authorization, RFC 9728).
  */
-import type { Config } from '../config/schema.js';
 import type { RequestContext } from '../http/context.js';
 import { GatewayError } from '../http/errors.js';
+import { resourceMetadataUrl, resourceUrl } from '../http/resource-url.js';
+import type { ApiKeys } from './api-keys.js';
+import { AuthError } from './auth-error.js';
+import type { BasicUsers } from './basic.js';
+import { type Credential, readCredential } from './credentials.js';
+import type { Introspector } from './introspection.js';
+import type { JwtVerifier } from './jwt.js';
 import type { Principal } from './principal.js';
 
 export const ANONYMOUS: Principal = Object.freeze({
@@ -15,13 +24,91 @@ export const ANONYMOUS: Principal = Object.freeze({
   scopes: ['*'],
 });
 
-export function authenticate(auth: Config['auth']): (ctx: RequestContext) => void {
-  const allowAnonymous = auth.none === true;
-  return function authenticateRequest(ctx) {
-    if (allowAnonymous) {
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+export interface Authenticators {
+  /** `auth: { none: true }`: every caller is the anonymous principal. */
+  readonly none: boolean;
+  readonly apiKeys?: ApiKeys;
+  readonly basic?: BasicUsers;
+  readonly jwt?: JwtVerifier;
+  readonly introspection?: Introspector;
+  readonly publicUrl: URL;
+}
+
+export function authenticate(methods: Authenticators): (ctx: RequestContext) => Promise<void> {
+  const resolve = async (credential: Credential, ctx: RequestContext): Promise<Principal> => {
+    const resource = resourceUrl(methods.publicUrl, ctx.endpoint.path);
+    switch (credential.kind) {
+      case 'api-key':
+        if (!methods.apiKeys)
+          throw new AuthError('invalid_token', 'API keys are not accepted by this gateway');
+        return methods.apiKeys.verify(credential.key);
+      case 'bearer':
+        if (methods.jwt && (JWT_SHAPE.test(credential.token) || !methods.introspection)) {
+          return methods.jwt.verify(credential.token, resource);
+        }
+        if (methods.introspection) return methods.introspection.verify(credential.token, resource);
+        throw new AuthError(
+          'invalid_token',
+          'bearer tokens other than API keys are not accepted by this gateway',
+        );
+      case 'basic':
+        if (!methods.basic)
+          throw new AuthError('invalid_token', 'Basic authentication is not enabled on this gateway');
+        return methods.basic.verify({ ...credential, clientIp: ctx.clientIp, secure: ctx.secure });
+      default:
+        throw new AuthError('invalid_request', 'unsupported credential');
+    }
+  };
+
+  return async function authenticateRequest(ctx) {
+    if (methods.none) {
       ctx.principal = ANONYMOUS;
       return;
     }
-    throw new GatewayError(401, 'unauthorized', 'authentication is required');
+    let credential: Credential | undefined;
+    try {
+      credential = readCredential(ctx.req);
+      if (!credential)
+        throw new AuthError(
+          'invalid_token',
+          'authentication is required — send an API key or a bearer token',
+        );
+      ctx.principal = await resolve(credential, ctx);
+    } catch (err) {
+      if (err instanceof AuthError) throw refusal(err, ctx, credential !== undefined, methods);
+      throw err;
+    }
   };
+}
+
+/** The HTTP answer for a refused credential, with RFC 6750 / RFC 9728 challenges. */
+function refusal(
+  err: AuthError,
+  ctx: RequestContext,
+  credentialSent: boolean,
+  methods: Authenticators,
+): GatewayError {
+  const metadata = resourceMetadataUrl(methods.publicUrl, ctx.endpoint.path);
+  // Header values must be visible ASCII (RFC 6750 §3 error_description): no quotes, no dashes beyond '-'.
+  const description = err.message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '-');
+  const bearer =
+    credentialSent || err.code === 'invalid_request'
+      ? `Bearer error="${err.code}", error_description="${description}", resource_metadata="${metadata}"`
+      : `Bearer resource_metadata="${metadata}"`;
+  const challenges = methods.basic ? [bearer, 'Basic realm="portcullis", charset="UTF-8"'] : [bearer];
+  const headers: Record<string, string> = { 'www-authenticate': challenges.join(', ') };
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+  const code =
+    err.status === 429
+      ? 'too_many_attempts'
+      : err.status === 403
+        ? 'insecure_transport'
+        : err.code === 'invalid_request'
+          ? 'invalid_auth_request'
+          : credentialSent
+            ? 'invalid_token'
+            : 'unauthorized';
+  return new GatewayError(err.status, code, err.message, { headers });
 }

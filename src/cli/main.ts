@@ -2,7 +2,9 @@
 /** The portcullis command. Every subcommand takes --config FILE (default ./portcullis.yaml). */
 import { Command } from 'commander';
 import { registerCheckConfig } from './check-config.js';
+import { registerKeys } from './keys.js';
 import { registerStart } from './start.js';
+import { registerUsers } from './users.js';
 
 const program = new Command()
   .name('portcullis')
@@ -12,5 +14,7 @@ const program = new Command()
 
 registerStart(program);
 registerCheckConfig(program);
+registerKeys(program);
+registerUsers(program);
 
 await program.parseAsync(process.argv);

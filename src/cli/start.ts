@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Config } from '../config/schema.js';
 import { startGateway } from '../gateway.js';
 import { createLogger } from '../log/logger.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
@@ -18,7 +19,7 @@ export function registerStart(program: Command): void {
         process.stderr.write(`portcullis: ${(err as Error).message}\n`);
         process.exit(1);
       }
-      process.stderr.write(banner(gateway.url, Object.keys(loaded.config.upstreams)));
+      process.stderr.write(banner(gateway.url, loaded.config, gateway.bootstrapKey));
       const stop = async (signal: string) => {
         logger.info({ signal }, 'shutting down');
         await gateway.close();
@@ -30,13 +31,39 @@ export function registerStart(program: Command): void {
     });
 }
 
-function banner(url: string, upstreams: readonly string[]): string {
+/** What a person needs to connect a client: the endpoints, and a config snippet with the credential. */
+function banner(url: string, config: Config, bootstrapKey: string | undefined): string {
+  const upstreams = Object.keys(config.upstreams);
   const endpoints = upstreams.map((u) => `  ${url}/servers/${u}/mcp`);
   if (upstreams.length === 1) endpoints.unshift(`  ${url}/mcp`);
-  const snippet = JSON.stringify(
-    { mcpServers: { [upstreams[0] ?? 'portcullis']: { type: 'http', url: `${url}/mcp` } } },
-    null,
-    2,
+  const mcpUrl = upstreams.length === 1 ? `${url}/mcp` : `${url}/servers/${upstreams[0]}/mcp`;
+  const lines = ['', 'Portcullis is listening.', '', 'MCP endpoints:', ...endpoints, ''];
+  const key = bootstrapKey ?? (config.auth.apiKeys ? '<your API key>' : undefined);
+  if (bootstrapKey) {
+    lines.push(
+      'An admin API key was created (it is shown only this once; only its hash is stored):',
+      '',
+      `  ${bootstrapKey}`,
+      '',
+    );
+  } else if (config.auth.apiKeys) {
+    lines.push('Create an API key with: npx portcullis keys create --name my-laptop --scopes "*"', '');
+  }
+  const headers = key ? { headers: { Authorization: `Bearer ${key}` } } : {};
+  const snippet = {
+    mcpServers: { [upstreams[0] ?? 'portcullis']: { type: 'http', url: mcpUrl, ...headers } },
+  };
+  const remoteArgs = key
+    ? ['mcp-remote', mcpUrl, '--header', `Authorization:Bearer ${key}`]
+    : ['mcp-remote', mcpUrl];
+  lines.push(
+    'Client config (Claude Code, Cursor, VS Code and other clients that take a URL):',
+    JSON.stringify(snippet, null, 2),
+    '',
+    'Claude Desktop (through mcp-remote):',
+    JSON.stringify({ mcpServers: { portcullis: { command: 'npx', args: remoteArgs } } }, null, 2),
+    '',
+    '',
   );
-  return `\nPortcullis is listening.\n\nMCP endpoints:\n${endpoints.join('\n')}\n\nClient config (Claude Code, Cursor, VS Code and other clients that take a URL):\n${snippet}\n\nClaude Desktop (through mcp-remote):\n${JSON.stringify({ mcpServers: { portcullis: { command: 'npx', args: ['mcp-remote', `${url}/mcp`] } } }, null, 2)}\n\n`;
+  return lines.join('\n');
 }

@@ -2,12 +2,25 @@
  * The shape of portcullis.yaml. Every object is strict (unknown keys are errors), every default is
  * the safe one, and every message says what to write instead.
  */
+
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { isLoopbackHost } from '../net/loopback.js';
+import { authMethods, authSchema } from './auth-schema.js';
+import { insecureUrlReason } from './secure-url.js';
 import { duration, size } from './units.js';
 
 /** Upstream names appear in URLs (/servers/<name>/mcp) and, later, as tool-name prefixes. */
 export const UPSTREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+function isAddressOrRange(value: string): boolean {
+  try {
+    proxyaddr.compile(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const stringMap = z.record(z.string(), z.string({ error: 'must be a string — quote numbers and booleans' }));
 
@@ -21,6 +34,17 @@ const listenSchema = z.strictObject({
     .default(8787),
   /** Host header values accepted besides the public URL's host and, on loopback, the loopback names. */
   allowedHosts: z.array(z.string().min(1)).default([]),
+  /**
+   * Reverse proxies (IPs or CIDRs) whose X-Forwarded-For and X-Forwarded-Proto are believed; the
+   * client is the right-most address not in this list.
+   */
+  trustedProxies: z
+    .array(
+      z.string().refine(isAddressOrRange, {
+        message: 'is not an IP address or CIDR range — write it like 10.0.0.5 or 10.0.0.0/8',
+      }),
+    )
+    .default([]),
   /** Browser origins allowed to call the gateway besides its own (DNS-rebinding guard). */
   allowedOrigins: z
     .array(
@@ -42,7 +66,7 @@ const upstreamSchema = z
     args: z.array(z.string()).default([]),
     cwd: z.string().min(1).optional(),
     env: stringMap.default({}),
-    restart: restartSchema.default({ initialDelay: 250, maxDelay: 30_000 }),
+    restart: restartSchema.prefault({}),
     url: z.string().optional(),
     headers: stringMap.default({}),
     /** The one private host a plain-http URL may name, spelled out so the exception is deliberate. */
@@ -68,7 +92,8 @@ const upstreamSchema = z
       });
       return;
     }
-    if (u.url !== undefined) checkUpstreamUrl(u.url, u.allowPrivateHost, ctx);
+    const urlProblem = u.url === undefined ? undefined : insecureUrlReason(u.url, u.allowPrivateHost, true);
+    if (urlProblem) ctx.addIssue({ code: 'custom', path: ['url'], message: urlProblem });
     if (u.url !== undefined && (u.args.length > 0 || u.cwd !== undefined || Object.keys(u.env).length > 0)) {
       ctx.addIssue({
         code: 'custom',
@@ -86,59 +111,9 @@ const upstreamSchema = z
     }
   });
 
-/**
- * The Loomio seed's rule: credentials travel to upstreams, so plain http is allowed only where nobody
- * can watch the wire (loopback) or where the operator named the private host explicitly.
- */
-function checkUpstreamUrl(raw: string, allowPrivateHost: string | undefined, ctx: z.RefinementCtx): void {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['url'],
-      message: 'is not a valid URL — write it like https://host/mcp',
-    });
-    return;
-  }
-  if (url.username || url.password) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['url'],
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config syntax is meant literally
-      message: 'must not carry a user name or password — put credentials in headers, filled from ${env:NAME}',
-    });
-  }
-  if (url.hash) {
-    ctx.addIssue({ code: 'custom', path: ['url'], message: 'must not have a #fragment — remove it' });
-  }
-  if (url.protocol === 'https:') return;
-  if (url.protocol !== 'http:') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['url'],
-      message: `uses ${url.protocol} — only https:// (or http:// to loopback) is allowed`,
-    });
-    return;
-  }
-  const host = url.hostname;
-  if (isLoopbackHost(host)) return;
-  if (
-    allowPrivateHost !== undefined &&
-    host.toLowerCase() === allowPrivateHost.toLowerCase().replace(/^\[|\]$/g, '')
-  )
-    return;
-  ctx.addIssue({
-    code: 'custom',
-    path: ['url'],
-    message: `is plain http:// to ${host} — use https://, or if ${host} is a private host on a trusted network, set allowPrivateHost: ${host} on this upstream`,
-  });
-}
-
-const authSchema = z.strictObject({
-  /** No authentication at all: only accepted on a loopback listener, and said out loud at start. */
-  none: z.literal(true, { error: 'can only be true — remove it to require authentication' }).optional(),
+const storeSchema = z.strictObject({
+  /** The embedded SQLite file (API keys; later consents and audit), relative to the config file. */
+  sqlite: z.string().min(1).default('./data/portcullis.db'),
 });
 
 const limitsSchema = z.strictObject({
@@ -154,7 +129,7 @@ const limitsSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    listen: listenSchema.default({ host: '127.0.0.1', port: 8787, allowedHosts: [], allowedOrigins: [] }),
+    listen: listenSchema.prefault({}),
     /** The URL clients use to reach the gateway; its origin is the one origin browsers may call from. */
     publicUrl: z.string().optional(),
     upstreams: z
@@ -174,13 +149,9 @@ export const configSchema = z
       .refine((u) => Object.keys(u).length > 0, {
         message: 'is empty — name at least one MCP server to protect under upstreams:',
       }),
-    auth: authSchema.default({}),
-    limits: limitsSchema.default({
-      maxBody: 1024 * 1024,
-      maxJsonDepth: 64,
-      maxBatch: 20,
-      sessionIdleTimeout: 30 * 60_000,
-    }),
+    store: storeSchema.prefault({}),
+    auth: authSchema.prefault({}),
+    limits: limitsSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const loopback = isLoopbackHost(c.listen.host);
@@ -193,6 +164,13 @@ export const configSchema = z
           code: 'custom',
           path: ['publicUrl'],
           message: 'is not a valid URL — write it like https://mcp.example.com',
+        });
+      }
+      if (url && (url.pathname !== '/' || url.search || url.hash)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['publicUrl'],
+          message: `must be an origin without a path, like ${url.origin} — serve the gateway at the root of its host`,
         });
       }
       if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
@@ -209,13 +187,12 @@ export const configSchema = z
         message: `is missing — listen.host ${c.listen.host} is not loopback, so set publicUrl to the https:// URL clients use`,
       });
     }
-    const methods = Object.keys(c.auth).filter((k) => k !== 'none');
-    if (methods.length === 0 && c.auth.none !== true) {
+    if (authMethods(c.auth).length === 0 && c.auth.none !== true) {
       ctx.addIssue({
         code: 'custom',
         path: ['auth'],
         message:
-          'configures no authentication — add an authentication method, or for a loopback-only trial set auth: { none: true }',
+          'configures no authentication — add apiKeys, basic, jwt or introspection, or for a loopback-only trial set auth: { none: true }',
       });
     }
     if (c.auth.none === true && !loopback) {

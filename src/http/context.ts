@@ -10,6 +10,8 @@ export interface RequestContext {
   /** Minted per request; returned as X-Request-Id and quoted in every error and log line. */
   readonly requestId: string;
   readonly clientIp: string;
+  /** TLS here, or at a trusted proxy. */
+  readonly secure: boolean;
   readonly endpoint: Endpoint;
   readonly startedAt: number;
   principal?: Principal;

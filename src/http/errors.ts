@@ -20,6 +20,10 @@ export const RPC = {
 
 export type ErrorCode =
   | 'unauthorized'
+  | 'invalid_token'
+  | 'invalid_auth_request'
+  | 'insecure_transport'
+  | 'too_many_attempts'
   | 'host_not_allowed'
   | 'origin_not_allowed'
   | 'not_found'

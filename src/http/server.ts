@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import { runPipeline, type Stage } from '../pipeline.js';
+import { clientAddressResolver } from './client-address.js';
 import type { RequestContext } from './context.js';
 import { GatewayError, sendError, toGatewayError } from './errors.js';
+import { PRM_PREFIX } from './resource-url.js';
 import { resolveEndpoint } from './routes.js';
 import { setSecurityHeaders } from './security-headers.js';
 
@@ -12,6 +14,9 @@ export interface FrontDoorOptions {
   readonly upstreams: readonly string[];
   readonly stages: readonly Stage[];
   readonly readiness: () => object;
+  /** RFC 9728 metadata of the endpoint at `path`. */
+  readonly resourceMetadata: (path: string, upstream: string) => object;
+  readonly trustedProxies: readonly string[];
   readonly logger: Logger;
 }
 
@@ -22,6 +27,7 @@ export function createHttpServer(): Server {
 /** Serves `server`'s requests; attached once the listener's port is known (publicUrl may depend on it). */
 export function attachFrontDoor(server: Server, options: FrontDoorOptions): void {
   const { upstreams, stages, logger } = options;
+  const clientAddress = clientAddressResolver(options.trustedProxies);
 
   const sendJson = (res: ServerResponse, status: number, body: object) => {
     const text = JSON.stringify(body);
@@ -37,6 +43,12 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
     const pathname = (req.url ?? '/').split('?', 1)[0] as string;
     if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (pathname === '/readyz') return sendJson(res, 200, options.readiness());
+    if (pathname === PRM_PREFIX || pathname.startsWith(`${PRM_PREFIX}/`)) {
+      // The root document describes /mcp (RFC 9728 §3.1 lets clients fall back to it).
+      const path = pathname === PRM_PREFIX ? '/mcp' : pathname.slice(PRM_PREFIX.length);
+      const endpoint = resolveEndpoint(path, upstreams);
+      if (endpoint) return sendJson(res, 200, options.resourceMetadata(endpoint.path, endpoint.upstream));
+    }
     const endpoint = resolveEndpoint(pathname, upstreams);
     if (!endpoint) {
       const hint = upstreams.map((u) => `/servers/${u}/mcp`).join(', ');
@@ -46,12 +58,14 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
         requestId,
       );
     }
+    const { ip, secure } = clientAddress(req);
     const ctx: RequestContext = {
       req,
       res,
       requestId,
       endpoint,
-      clientIp: req.socket.remoteAddress ?? '',
+      clientIp: ip,
+      secure,
       startedAt: performance.now(),
     };
     runPipeline(stages, ctx).catch((err: unknown) => {
@@ -68,8 +82,14 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
         },
         error.message,
       );
-      if (error.status === 413) res.setHeader('connection', 'close');
-      sendError(res, error, requestId);
+      try {
+        if (error.status === 413) res.setHeader('connection', 'close');
+        sendError(res, error, requestId);
+      } catch (renderError) {
+        // A failure to render the refusal must end this request, never the process.
+        logger.error({ requestId, err: (renderError as Error).message }, 'could not send the error response');
+        res.destroy();
+      }
     });
   });
 

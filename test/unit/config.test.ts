@@ -107,7 +107,7 @@ describe('config', () => {
 
   it('refuses to run without authentication, and auth.none off loopback', () => {
     assert.deepEqual(problems('upstreams: { a: { command: node } }\n'), [
-      'config: auth configures no authentication — add an authentication method, or for a loopback-only trial set auth: { none: true }',
+      'config: auth configures no authentication — add apiKeys, basic, jwt or introspection, or for a loopback-only trial set auth: { none: true }',
     ]);
     const lines = problems(
       `listen: { host: 0.0.0.0 }\npublicUrl: https://mcp.example.com\nupstreams: { a: { command: node } }\n${NONE}`,

@@ -1,0 +1,107 @@
+/** `portcullis keys create|list|revoke`: API keys in the store the gateway uses (same --config). */
+import type { Command } from 'commander';
+import { ApiKeys } from '../auth/api-keys.js';
+import { duration } from '../config/units.js';
+import { openStore } from '../store/open.js';
+import type { ApiKeyRecord } from '../store/store.js';
+import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+
+function fail(message: string): never {
+  process.stderr.write(`portcullis: ${message}\n`);
+  process.exit(1);
+}
+
+async function withKeys<T>(configFile: string, work: (keys: ApiKeys) => Promise<T>): Promise<T> {
+  const { config, baseDir } = loadOrExit(configFile);
+  if (!config.auth.apiKeys) fail('API keys are not enabled in this config — add auth: { apiKeys: {} }');
+  const { store, secret } = openStore(config, baseDir);
+  const keys = new ApiKeys(store.apiKeys, secret);
+  try {
+    return await work(keys);
+  } finally {
+    await keys.close();
+    await store.close();
+  }
+}
+
+function date(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function status(record: ApiKeyRecord, now: number): string {
+  if (record.revokedAt !== null) return 'revoked';
+  if (record.expiresAt !== null && record.expiresAt <= now) return 'expired';
+  return 'active';
+}
+
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('manage API keys');
+
+  keys
+    .command('create')
+    .description('create an API key and print it once')
+    .requiredOption('--name <name>', 'a label for the key (who or what uses it)')
+    .option('--scopes <list>', 'comma-separated scopes', '')
+    .option('--expires <duration>', 'lifetime, e.g. 30d or 12h (default: no expiry)')
+    .option(...CONFIG_OPTION)
+    .action(async (options: { name: string; scopes: string; expires?: string; config: string }) => {
+      const scopes = options.scopes
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      let expiresAt: number | null = null;
+      if (options.expires !== undefined) {
+        const parsed = duration.safeParse(options.expires);
+        if (!parsed.success)
+          fail(`--expires "${options.expires}" is not a duration — write it like 30d or 12h`);
+        expiresAt = Date.now() + parsed.data;
+      }
+      const { key, record } = await withKeys(options.config, (k) =>
+        k.create({ name: options.name, scopes, expiresAt }),
+      );
+      process.stderr.write(
+        `Created ${record.id} "${record.name}" with scopes [${scopes.join(', ')}], expires ${date(expiresAt)}.\nThe key is printed below once; it is stored only as a hash and cannot be shown again.\n`,
+      );
+      process.stdout.write(`${key}\n`);
+    });
+
+  keys
+    .command('list')
+    .description('list API keys (never their secret)')
+    .option(...CONFIG_OPTION)
+    .action(async (options: { config: string }) => {
+      const records = await withKeys(options.config, (k) => k.list());
+      const now = Date.now();
+      const rows = [
+        ['ID', 'NAME', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'],
+        ...records.map((r) => [
+          r.id,
+          r.name,
+          r.scopes.join(',') || '-',
+          date(r.createdAt),
+          date(r.expiresAt),
+          date(r.lastUsedAt),
+          status(r, now),
+        ]),
+      ];
+      const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length))) ?? [];
+      for (const row of rows)
+        process.stdout.write(
+          `${row
+            .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+            .join('  ')
+            .trimEnd()}\n`,
+        );
+    });
+
+  keys
+    .command('revoke')
+    .description('revoke an API key at once (the running gateway refuses it on its next request)')
+    .argument('<id>', 'the key id shown by keys list (key_…)')
+    .option(...CONFIG_OPTION)
+    .action(async (id: string, options: { config: string }) => {
+      const revoked = await withKeys(options.config, (k) => k.revoke(id));
+      if (!revoked) fail(`no active key with id ${id} — see: npx portcullis keys list`);
+      process.stdout.write(`revoked ${id}\n`);
+    });
+}

@@ -1,0 +1,134 @@
+/** The `auth:` section: which credentials the gateway accepts, each method off unless configured. */
+import { z } from 'zod';
+import { insecureUrlReason } from './secure-url.js';
+import { duration } from './units.js';
+
+/** Scope names: `tools:read`, `files:*`, `*`. Spaces would break OAuth scope strings. */
+export const scopeSchema = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, {
+  message: 'is not a valid scope — use letters, digits and : . _ - * (no spaces or quotes)',
+});
+
+const secureUrl = z.string().superRefine((value, ctx) => {
+  const reason = insecureUrlReason(value, undefined, false);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+});
+
+/** The PHC-style encoding `users hash-password` prints: $scrypt$ln=…,r=…,p=…$salt$hash */
+export const PASSWORD_HASH =
+  /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
+
+const basicUserSchema = z.strictObject({
+  passwordHash: z.string().regex(PASSWORD_HASH, {
+    message: 'is not a password hash — generate one with: npx portcullis users hash-password',
+  }),
+  /** This user's scopes; without it the user gets auth.defaultScopes. */
+  scopes: z.array(scopeSchema).optional(),
+});
+
+const basicSchema = z.strictObject({
+  users: z
+    .record(
+      z.string().regex(/^[^:\s]{1,128}$/, { message: 'is not a valid user name — no colons or spaces' }),
+      basicUserSchema,
+    )
+    .refine((u) => Object.keys(u).length > 0, {
+      message: 'is empty — add at least one user, or remove auth.basic',
+    }),
+  /** Failed logins allowed per window before further attempts get 429. */
+  failedAttempts: z
+    .strictObject({
+      perIp: z.number().int().min(1).default(10),
+      perUser: z.number().int().min(1).default(20),
+      window: duration.default(15 * 60_000),
+    })
+    .prefault({}),
+});
+
+const JWS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+const jwtSchema = z.strictObject({
+  /** The identity provider's issuer identifier; tokens must carry exactly this `iss`. */
+  issuer: secureUrl,
+  /** Where its signing keys are; discovered from the issuer's metadata when absent. */
+  jwksUrl: secureUrl.optional(),
+  /** Accepted `aud` values; by default the resource URL of the endpoint being called. */
+  audience: z.array(z.string().min(1)).optional(),
+  /** Asymmetric algorithms only: HS* would let anyone holding the public key forge tokens. */
+  algorithms: z
+    .array(
+      z.enum(JWS_ALGORITHMS, {
+        error: `must be one of ${JWS_ALGORITHMS.join(', ')} (symmetric HS* and none are refused)`,
+      }),
+    )
+    .min(1)
+    .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+  /** Claim holding the scopes; by default `scope` (space-separated), then `scp`. */
+  scopeClaim: z.string().min(1).optional(),
+  clockTolerance: duration.default(30_000),
+});
+
+const introspectionSchema = z.strictObject({
+  /** RFC 7662 endpoint of the identity provider. */
+  url: secureUrl,
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  /** Required `iss` of introspection responses, when the provider returns one. */
+  issuer: z.string().optional(),
+  audience: z.array(z.string().min(1)).optional(),
+  scopeClaim: z.string().min(1).optional(),
+  /** Upper bound on caching an active answer; never longer than the token lives. */
+  cacheTtl: duration.default(60_000),
+});
+
+export const authSchema = z
+  .strictObject({
+    /** No authentication at all: only accepted on a loopback listener, and said out loud at start. */
+    none: z.literal(true, { error: 'can only be true — remove it to require authentication' }).optional(),
+    /**
+     * Server secret keying the API-key hashes (at least 32 characters, from ${env:…} or ${file:…}).
+     * Without it the gateway generates one in the store's directory on first start.
+     */
+    secret: z
+      .string()
+      .min(32, 'must be at least 32 characters — generate one with: openssl rand -base64 48')
+      .optional(),
+    /** Scopes for principals whose method names none (a Basic user without a scope list). */
+    defaultScopes: z.array(scopeSchema).default([]),
+    apiKeys: z
+      .strictObject({
+        /** On a first start with no keys, create an admin key and print it once. */
+        bootstrapAdmin: z.boolean().default(false),
+      })
+      .optional(),
+    basic: basicSchema.optional(),
+    jwt: jwtSchema.optional(),
+    introspection: introspectionSchema.optional(),
+  })
+  .superRefine((auth, ctx) => {
+    const methods = authMethods(auth);
+    if (auth.none === true && methods.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['none'],
+        message: `cannot be combined with ${methods.join(', ')} — remove none to require those credentials`,
+      });
+    }
+  });
+
+export type AuthConfig = z.output<typeof authSchema>;
+
+/** The credential methods switched on, in resolution order. */
+export function authMethods(auth: AuthConfig): ('apiKeys' | 'basic' | 'jwt' | 'introspection')[] {
+  return (['apiKeys', 'basic', 'jwt', 'introspection'] as const).filter((m) => auth[m] !== undefined);
+}
