@@ -8,6 +8,9 @@ import type { LoadedConfig } from './config/load.js';
 import type { UpstreamConfig } from './config/schema.js';
 import { attachFrontDoor, createHttpServer } from './http/server.js';
 import type { Logger } from './log/logger.js';
+import { LegacyBridge } from './mcp/modern/legacy-bridge.js';
+import { modernRelay } from './mcp/modern/relay.js';
+import { RequestStateCodec } from './mcp/modern/request-state.js';
 import { Session } from './mcp/session.js';
 import { SessionRegistry } from './mcp/session-registry.js';
 import { UpstreamLink } from './mcp/upstream-link.js';
@@ -53,9 +56,11 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       connectorFor(name, config.upstreams[name] as UpstreamConfig, baseDir, logger),
     ]),
   );
-  const sessions = new SessionRegistry(config.limits.sessionIdleTimeout, logger);
+  const sessions = new SessionRegistry<Session>(config.limits.sessionIdleTimeout, logger);
+  const bridges = new SessionRegistry<LegacyBridge>(config.limits.sessionIdleTimeout, logger);
+  const codec = new RequestStateCodec(Math.ceil(config.limits.inputRequestTimeout / 1000));
 
-  const openSession = async (upstream: string, principalId: string): Promise<Session> => {
+  const openLink = async (upstream: string): Promise<UpstreamLink> => {
     const upstreamConfig = config.upstreams[upstream] as UpstreamConfig;
     const link = new UpstreamLink({
       name: upstream,
@@ -65,7 +70,26 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       logger,
     });
     await link.start();
-    return new Session({ principalId, link, logger });
+    return link;
+  };
+  const openSession = async (upstream: string, principalId: string): Promise<Session> =>
+    new Session({ principalId, link: await openLink(upstream), logger });
+  const openBridge = async (upstream: string, principalId: string): Promise<LegacyBridge> => {
+    const bridge = new LegacyBridge({
+      principalId,
+      link: await openLink(upstream),
+      codec,
+      cache: { maxTtlMs: config.limits.maxCacheTtl },
+      parkTtlMs: config.limits.inputRequestTimeout,
+      logger,
+    });
+    try {
+      await bridge.start();
+    } catch (err) {
+      await bridge.close();
+      throw err;
+    }
+    return bridge;
   };
 
   const describe = (name: string) => {
@@ -90,12 +114,16 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       : undefined;
   attachFrontDoor(server, {
     upstreams: names,
-    stages: mcpPipeline(config, publicUrl, auth.authenticators, { sessions, openSession }),
+    stages: mcpPipeline(config, publicUrl, auth.authenticators, {
+      sessions,
+      openSession,
+      modern: modernRelay({ bridges, openBridge }),
+    }),
     resourceMetadata: (path, upstream) => protectedResourceMetadata(config.auth, publicUrl, path, upstream),
     trustedProxies: config.listen.trustedProxies,
     readiness: () => ({
       status: 'ready',
-      sessions: sessions.size,
+      sessions: sessions.size + bridges.size,
       upstreams: Object.fromEntries(names.map((n) => [n, { transport: describe(n).transport }])),
     }),
     logger,
@@ -127,7 +155,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await sessions.closeAll();
+      await Promise.all([sessions.closeAll(), bridges.closeAll()]);
       await auth.close();
       await keyStore?.store.close();
       logger.info('portcullis stopped');

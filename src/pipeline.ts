@@ -2,7 +2,10 @@
  * The order of checks for every MCP request, in one place. Each stage is a plain function over the
  * request context; the first that throws ends the request with its error and nothing after it runs.
  *
- *   front door ─▶ authenticate ─▶ protocol version ─▶ parse JSON-RPC ─▶ relay to the upstream
+ *   front door ─▶ parse JSON-RPC ─▶ 2026 header/body agreement ─▶ authenticate ─▶ protocol version ─▶ relay
+ *
+ * The body is read (size- and depth-capped) before authentication because a 2026-07-28 request whose
+ * headers disagree with its body must be refused before any other stage runs.
  */
 import { type Authenticators, authenticate } from './auth/authenticate.js';
 import type { Config } from './config/schema.js';
@@ -10,6 +13,7 @@ import { hostCheck } from './http/check-host.js';
 import { originCheck } from './http/check-origin.js';
 import type { RequestContext } from './http/context.js';
 import { checkRequestShape } from './mcp/check-request.js';
+import { checkModernRequest } from './mcp/modern/envelope.js';
 import { parseMessages } from './mcp/parse-messages.js';
 import { checkProtocolVersion } from './mcp/protocol-version.js';
 import { type RelayOptions, relay } from './mcp/streamable-http.js';
@@ -26,9 +30,10 @@ export function mcpPipeline(
     hostCheck({ listenHost: config.listen.host, publicUrl, allowedHosts: config.listen.allowedHosts }),
     originCheck({ publicUrl, allowedOrigins: config.listen.allowedOrigins }),
     checkRequestShape,
+    parseMessages(config.limits),
+    checkModernRequest,
     authenticate(authenticators),
     checkProtocolVersion,
-    parseMessages(config.limits),
     relay(relayOptions),
   ];
 }

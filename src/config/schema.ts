@@ -125,6 +125,10 @@ const limitsSchema = z.strictObject({
   maxBatch: z.number().int().min(1).max(1000).default(20),
   /** A session with no request for this long is closed and its stdio child ended. */
   sessionIdleTimeout: duration.default(30 * 60_000),
+  /** How long a call that asked a 2026-07-28 client for input waits for the client's retry. */
+  inputRequestTimeout: duration.default(10 * 60_000),
+  /** Upper bound on `ttlMs` in cacheable 2026-07-28 results (lists change when policy or keys do). */
+  maxCacheTtl: z.union([z.literal(0), duration]).default(60_000),
 });
 
 export const configSchema = z

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
+import type { ModernEnvelope } from '../mcp/modern/envelope.js';
 import type { Endpoint } from './routes.js';
 
 export interface RequestContext {
@@ -18,6 +19,8 @@ export interface RequestContext {
   /** Parsed JSON-RPC messages of a POST body. */
   messages?: JsonRpcMessage[];
   isBatch?: boolean;
+  /** Set for a 2026-07-28 request: its per-request envelope, already checked against the headers. */
+  modern?: ModernEnvelope;
   /** The MCP protocol revision this request speaks (header, or the session's, or the 2025-03-26 default). */
   protocolVersion?: string;
 }

@@ -25,6 +25,9 @@ export type ErrorCode =
   | 'insecure_transport'
   | 'too_many_attempts'
   | 'host_not_allowed'
+  | 'header_mismatch'
+  | 'method_not_found'
+  | 'invalid_request_state'
   | 'origin_not_allowed'
   | 'not_found'
   | 'method_not_allowed'
@@ -51,6 +54,8 @@ export interface GatewayErrorOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Internal detail for the log; never sent to the client. */
   readonly detail?: string;
+  /** Structured data the protocol defines for this error (e.g. supported versions). */
+  readonly data?: Readonly<Record<string, unknown>>;
 }
 
 export class GatewayError extends Error {
@@ -59,6 +64,7 @@ export class GatewayError extends Error {
   readonly rpcCode: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly detail: string | undefined;
+  readonly data: Readonly<Record<string, unknown>> | undefined;
 
   constructor(status: number, code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message);
@@ -68,6 +74,7 @@ export class GatewayError extends Error {
     this.rpcCode = options.rpcCode ?? (status >= 500 ? RPC.internalError : RPC.invalidRequest);
     this.headers = options.headers ?? {};
     this.detail = options.detail;
+    this.data = options.data;
   }
 
   /** 5xx details stay inside: the client sees a generic message and the request id. */
@@ -84,7 +91,7 @@ export function rpcError(
   return {
     code: err.rpcCode,
     message: err.expose ? err.message : 'internal error in the gateway — quote the requestId to the operator',
-    data: { error: err.code, requestId },
+    data: { ...err.data, error: err.code, requestId },
   };
 }
 

@@ -84,7 +84,8 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       );
       try {
         if (error.status === 413) res.setHeader('connection', 'close');
-        sendError(res, error, requestId);
+        const only = ctx.messages?.length === 1 ? ctx.messages[0] : undefined;
+        sendError(res, error, requestId, only && 'id' in only && only.id !== null ? only.id : null);
       } catch (renderError) {
         // A failure to render the refusal must end this request, never the process.
         logger.error({ requestId, err: (renderError as Error).message }, 'could not send the error response');

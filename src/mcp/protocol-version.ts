@@ -21,6 +21,10 @@ export function isSupportedRevision(version: string): boolean {
 
 /** Reads and checks MCP-Protocol-Version; an unsupported value is a 400 (MCP transports). */
 export function checkProtocolVersion(ctx: RequestContext): void {
+  if (ctx.modern) {
+    ctx.protocolVersion = ctx.modern.protocolVersion;
+    return;
+  }
   const header = ctx.req.headers['mcp-protocol-version'];
   if (header === undefined) {
     ctx.protocolVersion = HEADERLESS_REVISION;

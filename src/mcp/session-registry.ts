@@ -1,8 +1,18 @@
-/** Open sessions by id, with the sweep that closes idle ones (and so ends their stdio children). */
+/**
+ * Open sessions by id, with the sweep that closes idle ones (and so ends their stdio children).
+ * Serves 2025 client sessions and the upstream sessions the gateway holds for 2026 clients alike.
+ */
 import type { Logger } from '../log/logger.js';
-import type { Session } from './session.js';
 
-export class SessionRegistry {
+export interface Closeable {
+  readonly id: string;
+  readonly principalId: string;
+  readonly upstream: string;
+  isIdle(now: number, timeoutMs: number): boolean;
+  close(): Promise<void>;
+}
+
+export class SessionRegistry<Session extends Closeable> {
   private readonly sessions = new Map<string, Session>();
   private readonly sweeper: NodeJS.Timeout;
 

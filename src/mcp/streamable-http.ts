@@ -12,7 +12,9 @@ import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface RelayOptions {
-  readonly sessions: SessionRegistry;
+  readonly sessions: SessionRegistry<Session>;
+  /** Serves 2026-07-28 (stateless) requests. */
+  readonly modern: (ctx: RequestContext) => Promise<void>;
   /** Starts a session and its upstream link for `upstream`, owned by `principalId`. */
   readonly openSession: (upstream: string, principalId: string) => Promise<Session>;
 }
@@ -41,6 +43,7 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
   };
 
   return async function relayToUpstream(ctx) {
+    if (ctx.modern) return options.modern(ctx);
     switch (ctx.req.method) {
       case 'POST': {
         const messages = ctx.messages ?? [];

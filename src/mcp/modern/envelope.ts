@@ -1,0 +1,157 @@
+/**
+ * MCP 2026-07-28 ("modern") requests: no session, no initialize; every request carries its protocol
+ * version, client capabilities and client info in `params._meta`, mirrored in HTTP headers that
+ * must agree with the body. A request is modern exactly when its `_meta` claims a protocol version.
+ *
+ * This check runs before authentication and every other stage: a request whose headers and body
+ * disagree is refused with 400 HeaderMismatch (-32020), and every later stage decides from the body.
+ */
+import type { RequestContext } from '../../http/context.js';
+import { GatewayError } from '../../http/errors.js';
+import { isRequest, type JsonRpcMessage, type Params } from '../jsonrpc.js';
+
+export const META = {
+  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
+  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
+  clientInfo: 'io.modelcontextprotocol/clientInfo',
+  logLevel: 'io.modelcontextprotocol/logLevel',
+  serverInfo: 'io.modelcontextprotocol/serverInfo',
+  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
+} as const;
+
+export const MODERN_REVISIONS = ['2026-07-28'] as const;
+
+export const MODERN_CODES = {
+  headerMismatch: -32020,
+  missingCapability: -32021,
+  unsupportedVersion: -32022,
+} as const;
+
+export interface ModernEnvelope {
+  readonly protocolVersion: string;
+  readonly clientCapabilities: Record<string, unknown>;
+  readonly clientInfo: Record<string, unknown> | undefined;
+  readonly logLevel: string | undefined;
+}
+
+/** Which `params` field each method's Mcp-Name header mirrors. */
+const NAME_SOURCE: Readonly<Record<string, string>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
+
+const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function mismatch(message: string): never {
+  throw new GatewayError(400, 'header_mismatch', `the request headers and body disagree: ${message}`, {
+    rpcCode: MODERN_CODES.headerMismatch,
+  });
+}
+
+/** A header value as the client sent it, decoding the `=?base64?…?=` sentinel for non-ASCII values. */
+export function decodeHeaderValue(value: string): string | undefined {
+  const match = SENTINEL.exec(value.trim());
+  if (!match) return value.trim();
+  const bytes = Buffer.from(match[1] as string, 'base64');
+  if (bytes.toString('base64') !== match[1]) return undefined;
+  const text = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return text.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function header(ctx: RequestContext, name: string): string | undefined {
+  const value = ctx.req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** The envelope a message claims, or undefined for a 2025-family message. */
+export function claimedVersion(message: JsonRpcMessage): string | undefined {
+  if (!('method' in message) || !isObject(message.params?._meta)) return undefined;
+  const version = (message.params._meta as Record<string, unknown>)[META.protocolVersion];
+  return typeof version === 'string' ? version : undefined;
+}
+
+/**
+ * Stage: classifies the POST body and, for a modern request, checks the envelope and every mirrored
+ * header. Sets `ctx.modern`. A legacy body with a modern version header is refused (the client
+ * meant 2026-07-28 but sent no envelope).
+ */
+export function checkModernRequest(ctx: RequestContext): void {
+  const messages = ctx.messages;
+  if (ctx.req.method !== 'POST' || !messages) return;
+  const versionHeader = header(ctx, 'mcp-protocol-version')?.trim();
+  const claimed = messages.map(claimedVersion);
+  if (claimed.every((v) => v === undefined)) {
+    if (versionHeader !== undefined && isModernVersionString(versionHeader)) {
+      throw new GatewayError(
+        400,
+        'invalid_request',
+        `MCP-Protocol-Version ${versionHeader} requires the per-request _meta envelope (${META.protocolVersion})`,
+        {
+          rpcCode: -32602,
+        },
+      );
+    }
+    return;
+  }
+  if (ctx.isBatch) {
+    throw new GatewayError(
+      400,
+      'batch_not_supported',
+      'batches may not contain 2026-07-28 requests — send one message per POST',
+    );
+  }
+  const message = messages[0] as JsonRpcMessage & { method: string; params: Params };
+  const version = claimed[0] as string;
+  if (versionHeader !== undefined && versionHeader !== version) {
+    mismatch(`MCP-Protocol-Version is ${versionHeader} but the body claims ${version}`);
+  }
+  if (!(MODERN_REVISIONS as readonly string[]).includes(version)) {
+    throw new GatewayError(400, 'unsupported_protocol_version', `unsupported protocol version ${version}`, {
+      rpcCode: MODERN_CODES.unsupportedVersion,
+      data: { supported: [...MODERN_REVISIONS], requested: version },
+    });
+  }
+  const meta = message.params._meta as Record<string, unknown>;
+  const capabilities = meta[META.clientCapabilities];
+  if (!isObject(capabilities)) {
+    throw new GatewayError(400, 'invalid_request', `the _meta envelope lacks ${META.clientCapabilities}`, {
+      rpcCode: -32602,
+    });
+  }
+  if (isRequest(message)) {
+    if (versionHeader === undefined) mismatch('the MCP-Protocol-Version header is missing');
+    const methodHeader = header(ctx, 'mcp-method')?.trim();
+    if (methodHeader !== message.method)
+      mismatch(`Mcp-Method is ${methodHeader ?? '(missing)'} but the body names ${message.method}`);
+    const nameField = NAME_SOURCE[message.method];
+    if (nameField !== undefined) {
+      const raw = header(ctx, 'mcp-name');
+      const name = raw === undefined ? undefined : decodeHeaderValue(raw);
+      const body = message.params[nameField];
+      if (name === undefined || name !== body)
+        mismatch(`Mcp-Name is ${raw ?? '(missing)'} but the body names ${String(body)}`);
+    }
+  }
+  const clientInfo = meta[META.clientInfo];
+  const logLevel = meta[META.logLevel];
+  ctx.modern = {
+    protocolVersion: version,
+    clientCapabilities: capabilities,
+    clientInfo: isObject(clientInfo) ? clientInfo : undefined,
+    logLevel: typeof logLevel === 'string' ? logLevel : undefined,
+  };
+}
+
+/** Dates compare as strings: every revision from 2026-07-28 on is stateless. */
+export function isModernVersionString(version: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= '2026-07-28';
+}

@@ -1,0 +1,99 @@
+/**
+ * The relay stage for 2026-07-28 requests. Each principal gets, per upstream, a bridge holding the
+ * 2025 upstream session the gateway keeps for them (opened on first use, closed when idle).
+ * Methods the revision removed are refused with 404 -32601 as it requires.
+ */
+import type { RequestContext } from '../../http/context.js';
+import { GatewayError } from '../../http/errors.js';
+import { isNotification, isResponse, type JsonRpcRequest } from '../jsonrpc.js';
+import type { SessionRegistry } from '../session-registry.js';
+import { MODERN_REVISIONS } from './envelope.js';
+import { ModernExchange } from './exchange.js';
+import type { LegacyBridge } from './legacy-bridge.js';
+
+/** 2025 methods that 2026-07-28 removed (sessions, handshake, per-session settings). */
+const REMOVED = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+]);
+
+export interface ModernRelayOptions {
+  readonly bridges: SessionRegistry<LegacyBridge>;
+  readonly openBridge: (upstream: string, principalId: string) => Promise<LegacyBridge>;
+}
+
+export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) => Promise<void> {
+  const opening = new Map<string, Promise<LegacyBridge>>();
+
+  const bridgeFor = (principalId: string, upstream: string): Promise<LegacyBridge> => {
+    const key = `${principalId}\0${upstream}`;
+    const existing = options.bridges.get(key, principalId);
+    if (existing) return Promise.resolve(existing);
+    let pending = opening.get(key);
+    if (!pending) {
+      pending = options
+        .openBridge(upstream, principalId)
+        .then((bridge) => {
+          options.bridges.add(bridge);
+          return bridge;
+        })
+        .finally(() => opening.delete(key));
+      opening.set(key, pending);
+    }
+    return pending;
+  };
+
+  return async function relayModern(ctx) {
+    const message = ctx.messages?.[0];
+    const envelope = ctx.modern;
+    const principal = ctx.principal;
+    if (!message || !envelope || !principal)
+      throw new GatewayError(500, 'internal_error', 'modern relay without a checked request');
+    if (isResponse(message)) {
+      throw new GatewayError(
+        400,
+        'invalid_request',
+        'a 2026-07-28 client sends no JSON-RPC responses — answer input requests by retrying with inputResponses',
+      );
+    }
+    if (isNotification(message)) {
+      const requestId = message.params?.requestId;
+      if (
+        message.method === 'notifications/cancelled' &&
+        (typeof requestId === 'string' || typeof requestId === 'number')
+      ) {
+        options.bridges.get(`${principal.id}\0${ctx.endpoint.upstream}`, principal.id)?.cancel(requestId);
+      }
+      ctx.res.writeHead(202).end();
+      return;
+    }
+    const request = message as JsonRpcRequest;
+    if (REMOVED.has(request.method)) {
+      throw new GatewayError(404, 'method_not_found', `${request.method} is not part of MCP 2026-07-28`, {
+        rpcCode: -32601,
+      });
+    }
+    const bridge = await bridgeFor(principal.id, ctx.endpoint.upstream);
+    const meta = request.params?._meta as Record<string, unknown> | undefined;
+    switch (request.method) {
+      case 'server/discover': {
+        new ModernExchange(ctx.res, ctx.requestId, false).answer({
+          jsonrpc: '2.0',
+          id: request.id,
+          result: bridge.discover(MODERN_REVISIONS),
+        });
+        return;
+      }
+      case 'subscriptions/listen':
+        await bridge.listen(request, new ModernExchange(ctx.res, ctx.requestId, true));
+        return;
+      default: {
+        const streaming = meta?.progressToken !== undefined || envelope.logLevel !== undefined;
+        await bridge.call(request, envelope, new ModernExchange(ctx.res, ctx.requestId, streaming));
+      }
+    }
+  };
+}

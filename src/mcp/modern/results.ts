@@ -1,0 +1,57 @@
+/**
+ * What a 2026-07-28 client must see in every answer relayed from a 2025 upstream: `resultType` on
+ * every result, `ttlMs`/`cacheScope` on cacheable ones, no 2025-only fields, and error codes the
+ * revision allows.
+ */
+import type { JsonRpcErrorObject, Params } from '../jsonrpc.js';
+
+/** Results a client or intermediary may cache (2026-07-28 CacheableResult). */
+const CACHEABLE = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'server/discover',
+]);
+
+export interface CachePolicy {
+  /** Upper bound on ttlMs for any cacheable result the gateway sends. */
+  readonly maxTtlMs: number;
+}
+
+/**
+ * Stamps a complete result. Every list the gateway relays is filtered per principal (or will be),
+ * so it leaves as `cacheScope: "private"` whatever the upstream said: no shared cache may hand one
+ * user's catalog to another.
+ */
+export function completeResult(method: string, result: Params, cache: CachePolicy): Params {
+  const stamped: Params = { ...result, resultType: 'complete' };
+  if (CACHEABLE.has(method)) {
+    const upstreamTtl = typeof result.ttlMs === 'number' && result.ttlMs >= 0 ? result.ttlMs : 0;
+    stamped.ttlMs = Math.min(upstreamTtl, cache.maxTtlMs);
+    stamped.cacheScope = 'private';
+  }
+  if (method === 'tools/list' && Array.isArray(result.tools)) {
+    // Tasks moved to an extension in 2026-07-28; a tool's `execution` describes 2025 task support.
+    stamped.tools = result.tools.map((tool) => {
+      if (tool === null || typeof tool !== 'object') return tool;
+      const { execution: _execution, ...rest } = tool as Record<string, unknown>;
+      return rest;
+    });
+  }
+  return stamped;
+}
+
+/** 2026-07-28 retires -32002 (resource not found → -32602) and the -32000..-32019 range. */
+export function modernError(error: JsonRpcErrorObject): JsonRpcErrorObject {
+  if (error.code === -32002) return { ...error, code: -32602 };
+  if (error.code <= -32000 && error.code >= -32019) return { ...error, code: -32603 };
+  return error;
+}
+
+/** Server capabilities as a 2026-07-28 client may see them. */
+export function modernCapabilities(capabilities: Params): Params {
+  const { tasks: _tasks, ...rest } = capabilities;
+  return rest;
+}
