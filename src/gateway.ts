@@ -8,7 +8,10 @@ import type { LoadedConfig } from './config/load.js';
 import type { UpstreamConfig } from './config/schema.js';
 import { attachFrontDoor, createHttpServer } from './http/server.js';
 import type { Logger } from './log/logger.js';
+import type { ModernBackend } from './mcp/modern/backend.js';
 import { LegacyBridge } from './mcp/modern/legacy-bridge.js';
+import { ModernUpstreamAdapter } from './mcp/modern/modern-upstream-adapter.js';
+import { ModernPassthrough } from './mcp/modern/passthrough.js';
 import { modernRelay } from './mcp/modern/relay.js';
 import { RequestStateCodec } from './mcp/modern/request-state.js';
 import { Session } from './mcp/session.js';
@@ -57,7 +60,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     ]),
   );
   const sessions = new SessionRegistry<Session>(config.limits.sessionIdleTimeout, logger);
-  const bridges = new SessionRegistry<LegacyBridge>(config.limits.sessionIdleTimeout, logger);
+  const bridges = new SessionRegistry<ModernBackend>(config.limits.sessionIdleTimeout, logger);
   const codec = new RequestStateCodec(Math.ceil(config.limits.inputRequestTimeout / 1000));
 
   const openLink = async (upstream: string): Promise<UpstreamLink> => {
@@ -72,14 +75,27 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     await link.start();
     return link;
   };
-  const openSession = async (upstream: string, principalId: string): Promise<Session> =>
-    new Session({ principalId, link: await openLink(upstream), logger });
-  const openBridge = async (upstream: string, principalId: string): Promise<LegacyBridge> => {
+  const openSession = async (upstream: string, principalId: string): Promise<Session> => {
+    const link = await openLink(upstream);
+    const modern = (config.upstreams[upstream] as UpstreamConfig).protocol === '2026-07-28';
+    return new Session({
+      principalId,
+      link: modern ? new ModernUpstreamAdapter(link, logger) : link,
+      logger,
+    });
+  };
+  const cache = { maxTtlMs: config.limits.maxCacheTtl };
+  /** A 2026-07-28 client's backend: passthrough to a 2026 upstream, or a bridge to a 2025 one. */
+  const openBridge = async (upstream: string, principalId: string): Promise<ModernBackend> => {
+    const link = await openLink(upstream);
+    if ((config.upstreams[upstream] as UpstreamConfig).protocol === '2026-07-28') {
+      return new ModernPassthrough({ principalId, link, cache, logger });
+    }
     const bridge = new LegacyBridge({
       principalId,
-      link: await openLink(upstream),
+      link,
       codec,
-      cache: { maxTtlMs: config.limits.maxCacheTtl },
+      cache,
       parkTtlMs: config.limits.inputRequestTimeout,
       logger,
     });

@@ -73,6 +73,13 @@ const upstreamSchema = z
     allowPrivateHost: z.string().min(1).optional(),
     /** How long one request may wait for the upstream's answer. */
     timeout: duration.default(60_000),
+    /**
+     * The MCP revision the upstream speaks: 2025-11-25 (sessions; also serves 2025-06-18 and
+     * 2025-03-26 servers) or 2026-07-28 (stateless). The gateway bridges either to clients of either.
+     */
+    protocol: z
+      .enum(['2025-11-25', '2026-07-28'], { error: 'must be 2025-11-25 or 2026-07-28' })
+      .default('2025-11-25'),
   })
   .superRefine((u, ctx) => {
     if (u.command === undefined && u.url === undefined) {

@@ -24,7 +24,7 @@ import {
   type JsonRpcResponse,
 } from './jsonrpc.js';
 import { SseStream } from './sse.js';
-import type { UpstreamLink } from './upstream-link.js';
+import type { SessionUpstream } from './upstream-link.js';
 
 const BUFFER_LIMIT = 256;
 const KEEP_ALIVE_MS = 15_000;
@@ -67,7 +67,7 @@ interface InFlight {
 
 export interface SessionOptions {
   readonly principalId: string;
-  readonly link: UpstreamLink;
+  readonly link: SessionUpstream;
   readonly logger: Logger;
 }
 
@@ -76,7 +76,7 @@ export class Session {
   readonly principalId: string;
   protocolVersion: string | undefined;
   private lastActivity = Date.now();
-  private readonly link: UpstreamLink;
+  private readonly link: SessionUpstream;
   private readonly log: Logger;
   private readonly exchanges = new Set<Exchange>();
   private getStream: SseStream | undefined;
@@ -177,7 +177,7 @@ export class Session {
       exchange.complete(message.id, errorResponse(message.id, err, exchange.requestId));
       return;
     }
-    let call: ReturnType<UpstreamLink['request']>;
+    let call: ReturnType<SessionUpstream['request']>;
     try {
       call = this.link.request(message);
     } catch (err) {

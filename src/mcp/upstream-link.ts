@@ -29,7 +29,7 @@ interface Pending {
   readonly params: Params | undefined;
   readonly resolve: (response: JsonRpcResponse) => void;
   readonly reject: (err: GatewayError) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: NodeJS.Timeout | undefined;
 }
 
 export interface UpstreamCall {
@@ -38,12 +38,23 @@ export interface UpstreamCall {
   readonly response: Promise<JsonRpcResponse>;
 }
 
+/** What a 2025 client session relays to: the upstream link itself, or an adapter to a 2026 upstream. */
+export interface SessionUpstream {
+  readonly name: string;
+  onServerMessage: (message: JsonRpcRequest | JsonRpcNotification) => void;
+  request(message: JsonRpcRequest): UpstreamCall;
+  notify(message: JsonRpcNotification): void;
+  respond(message: JsonRpcResponse): void;
+  cancel(handle: number, reason: unknown): void;
+  close(): Promise<void>;
+}
+
 /** A connection that stayed up this long resets the backoff: it was a crash, not a crash loop. */
 const STABLE_AFTER_MS = 30_000;
 
 type State = 'connecting' | 'ready' | 'restarting' | 'closed';
 
-export class UpstreamLink {
+export class UpstreamLink implements SessionUpstream {
   /** Requests and notifications the upstream sends toward the client. */
   onServerMessage: (message: JsonRpcRequest | JsonRpcNotification) => void = () => {};
 
@@ -75,9 +86,10 @@ export class UpstreamLink {
     this.state = 'ready';
   }
 
-  request(message: JsonRpcRequest): UpstreamCall {
+  /** Sends a request; `untimed` for requests that last as long as the client wants (a listen stream). */
+  request(message: JsonRpcRequest, options: { untimed?: boolean } = {}): UpstreamCall {
     if (this.state !== 'ready' || !this.connection) throw this.notReady();
-    return this.call(this.connection, message);
+    return this.call(this.connection, message, options.untimed === true);
   }
 
   /** The client gave up on a request: tell the upstream, and forget its answer. */
@@ -141,10 +153,10 @@ export class UpstreamLink {
     pending.resolve(message);
   }
 
-  private call(connection: UpstreamConnection, message: JsonRpcRequest): UpstreamCall {
+  private call(connection: UpstreamConnection, message: JsonRpcRequest, untimed = false): UpstreamCall {
     const handle = this.nextId++;
     const response = new Promise<JsonRpcResponse>((resolve, reject) => {
-      const timer = setTimeout(() => this.timeOut(handle), this.options.timeoutMs);
+      const timer = untimed ? undefined : setTimeout(() => this.timeOut(handle), this.options.timeoutMs);
       this.pending.set(handle, { method: message.method, params: message.params, resolve, reject, timer });
     });
     connection.send({ ...message, id: handle }).catch((err: Error) => {

@@ -7,7 +7,7 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { UpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
+import { type JsonRpcMessage, toMessage } from '../mcp/jsonrpc.js';
 import type { UpstreamConnection } from './connection.js';
 import { redactUrl } from './redact-url.js';
 
@@ -22,10 +22,12 @@ export async function startHttp(options: HttpOptions): Promise<UpstreamConnectio
   const log = logger.child({ upstream: name, url: redactUrl(config.url) });
   // Redirects are followed only within the upstream's origin (the SDK default), so the credential
   // headers can never be sent to a host the operator did not name.
+  const modern = config.protocol === '2026-07-28';
   const transport = new StreamableHTTPClientTransport(new URL(config.url), {
     requestInit: { headers: config.headers },
+    ...(modern ? { protocolVersion: config.protocol } : {}),
   });
-  const connection = new HttpConnection(transport, log);
+  const connection = new HttpConnection(transport, log, modern);
   await transport.start();
   return connection;
 }
@@ -38,6 +40,8 @@ class HttpConnection implements UpstreamConnection {
   constructor(
     private readonly transport: StreamableHTTPClientTransport,
     private readonly log: Logger,
+    /** A 2026-07-28 upstream has no session: its 4xx answers are per-request JSON-RPC errors. */
+    private readonly modern: boolean,
   ) {
     transport.onmessage = (message) => this.onmessage(message as JsonRpcMessage);
     transport.onerror = (err) => this.log.warn({ err: err.message }, 'upstream transport error');
@@ -48,8 +52,14 @@ class HttpConnection implements UpstreamConnection {
     try {
       await this.transport.send(message as Parameters<StreamableHTTPClientTransport['send']>[0]);
     } catch (err) {
-      const status = (err as { data?: { status?: number } }).data?.status;
-      if (status === 404) this.lost(new Error('the upstream ended its session (404)'));
+      const data = (err as { data?: { status?: number; text?: string } }).data;
+      const status = data?.status;
+      const answer = this.modern ? inBandError(data?.text, message) : undefined;
+      if (answer) {
+        this.onmessage(answer);
+        return;
+      }
+      if (status === 404 && !this.modern) this.lost(new Error('the upstream ended its session (404)'));
       throw new Error(status ? `the upstream answered HTTP ${status}` : `the upstream is unreachable`);
     }
   }
@@ -72,5 +82,16 @@ class HttpConnection implements UpstreamConnection {
       .terminateSession()
       .catch((err: Error) => this.log.debug({ err: err.message }, 'terminate failed'));
     await this.transport.close();
+  }
+}
+
+/** A 2026-07-28 error answer (e.g. 404 -32601) carried in an HTTP error body, for the request it answers. */
+function inBandError(text: string | undefined, request: JsonRpcMessage): JsonRpcMessage | undefined {
+  if (!text || !('id' in request)) return undefined;
+  try {
+    const parsed = toMessage(JSON.parse(text));
+    return 'error' in parsed && parsed.id === request.id ? parsed : undefined;
+  } catch {
+    return undefined;
   }
 }

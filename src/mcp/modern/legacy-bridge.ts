@@ -26,10 +26,17 @@ import {
   type Params,
 } from '../jsonrpc.js';
 import type { UpstreamCall, UpstreamLink } from '../upstream-link.js';
-import { META, type ModernEnvelope } from './envelope.js';
+import type { ModernBackend } from './backend.js';
+import { META, MODERN_REVISIONS, type ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
 import type { RequestStateCodec } from './request-state.js';
-import { type CachePolicy, completeResult, modernCapabilities, modernError } from './results.js';
+import {
+  type CachePolicy,
+  completeResult,
+  httpStatusFor,
+  modernCapabilities,
+  modernError,
+} from './results.js';
 
 /** The only requests that may answer `input_required` (2026-07-28 MRTR). */
 const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -84,7 +91,7 @@ export interface BridgeOptions {
   readonly logger: Logger;
 }
 
-export class LegacyBridge {
+export class LegacyBridge implements ModernBackend {
   readonly principalId: string;
   private identity: UpstreamIdentity | undefined;
   private readonly running = new Set<BridgedCall>();
@@ -148,12 +155,20 @@ export class LegacyBridge {
   }
 
   /** `server/discover`: what the gateway and the upstream together support. */
-  discover(supportedVersions: readonly string[]): Params {
+  async discover(
+    request: JsonRpcRequest,
+    _envelope: ModernEnvelope,
+    exchange: ModernExchange,
+  ): Promise<void> {
+    exchange.answer({ jsonrpc: '2.0', id: request.id, result: this.discovery() });
+  }
+
+  private discovery(): Params {
     const identity = this.requireIdentity();
     return completeResult(
       'server/discover',
       {
-        supportedVersions: [...supportedVersions],
+        supportedVersions: [...MODERN_REVISIONS],
         capabilities: modernCapabilities(identity.capabilities),
         ...(identity.instructions ? { instructions: identity.instructions } : {}),
         ...(identity.serverInfo ? { _meta: { [META.serverInfo]: identity.serverInfo } } : {}),
@@ -194,7 +209,7 @@ export class LegacyBridge {
   }
 
   /** `subscriptions/listen`: acknowledges what can be honoured, then streams matching notifications. */
-  async listen(request: JsonRpcRequest, exchange: ModernExchange): Promise<void> {
+  async listen(request: JsonRpcRequest, _envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
     const capabilities = this.requireIdentity().capabilities as Record<string, Params | undefined>;
     const wanted = (request.params?.notifications ?? {}) as Params;
     const honours = (kind: 'tools' | 'prompts' | 'resources', flag: string) =>
@@ -301,7 +316,8 @@ export class LegacyBridge {
       return;
     }
     this.forget(call);
-    call.exchange.answer(this.toClient(call, response));
+    const answer = this.toClient(call, response);
+    call.exchange.answer(answer, httpStatusFor('error' in answer ? answer.error : undefined));
   }
 
   private toClient(call: BridgedCall, response: JsonRpcResponse): JsonRpcResponse {

@@ -7,9 +7,8 @@ import type { RequestContext } from '../../http/context.js';
 import { GatewayError } from '../../http/errors.js';
 import { isNotification, isResponse, type JsonRpcRequest } from '../jsonrpc.js';
 import type { SessionRegistry } from '../session-registry.js';
-import { MODERN_REVISIONS } from './envelope.js';
+import type { ModernBackend } from './backend.js';
 import { ModernExchange } from './exchange.js';
-import type { LegacyBridge } from './legacy-bridge.js';
 
 /** 2025 methods that 2026-07-28 removed (sessions, handshake, per-session settings). */
 const REMOVED = new Set([
@@ -21,14 +20,14 @@ const REMOVED = new Set([
 ]);
 
 export interface ModernRelayOptions {
-  readonly bridges: SessionRegistry<LegacyBridge>;
-  readonly openBridge: (upstream: string, principalId: string) => Promise<LegacyBridge>;
+  readonly bridges: SessionRegistry<ModernBackend>;
+  readonly openBridge: (upstream: string, principalId: string) => Promise<ModernBackend>;
 }
 
 export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) => Promise<void> {
-  const opening = new Map<string, Promise<LegacyBridge>>();
+  const opening = new Map<string, Promise<ModernBackend>>();
 
-  const bridgeFor = (principalId: string, upstream: string): Promise<LegacyBridge> => {
+  const bridgeFor = (principalId: string, upstream: string): Promise<ModernBackend> => {
     const key = `${principalId}\0${upstream}`;
     const existing = options.bridges.get(key, principalId);
     if (existing) return Promise.resolve(existing);
@@ -79,16 +78,11 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
     const bridge = await bridgeFor(principal.id, ctx.endpoint.upstream);
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     switch (request.method) {
-      case 'server/discover': {
-        new ModernExchange(ctx.res, ctx.requestId, false).answer({
-          jsonrpc: '2.0',
-          id: request.id,
-          result: bridge.discover(MODERN_REVISIONS),
-        });
+      case 'server/discover':
+        await bridge.discover(request, envelope, new ModernExchange(ctx.res, ctx.requestId, false));
         return;
-      }
       case 'subscriptions/listen':
-        await bridge.listen(request, new ModernExchange(ctx.res, ctx.requestId, true));
+        await bridge.listen(request, envelope, new ModernExchange(ctx.res, ctx.requestId, true));
         return;
       default: {
         const streaming = meta?.progressToken !== undefined || envelope.logLevel !== undefined;

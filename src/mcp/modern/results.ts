@@ -55,3 +55,11 @@ export function modernCapabilities(capabilities: Params): Params {
   const { tasks: _tasks, ...rest } = capabilities;
   return rest;
 }
+
+/** The HTTP status 2026-07-28 requires for an error answer (404 for an unknown method, 400 for the envelope errors). */
+export function httpStatusFor(error: JsonRpcErrorObject | undefined): number {
+  if (!error) return 200;
+  if (error.code === -32601) return 404;
+  if (error.code === -32020 || error.code === -32021 || error.code === -32022) return 400;
+  return 200;
+}
