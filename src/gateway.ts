@@ -80,7 +80,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     const modern = (config.upstreams[upstream] as UpstreamConfig).protocol === '2026-07-28';
     return new Session({
       principalId,
-      link: modern ? new ModernUpstreamAdapter(link, logger) : link,
+      link: modern ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl) : link,
       logger,
     });
   };

@@ -6,7 +6,7 @@
  */
 import { GatewayError, RPC } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
-import type { Connector, UpstreamConnection } from '../upstream/connection.js';
+import type { Connector, SendOptions, UpstreamConnection } from '../upstream/connection.js';
 import {
   isResponse,
   type JsonRpcMessage,
@@ -86,10 +86,13 @@ export class UpstreamLink implements SessionUpstream {
     this.state = 'ready';
   }
 
-  /** Sends a request; `untimed` for requests that last as long as the client wants (a listen stream). */
-  request(message: JsonRpcRequest, options: { untimed?: boolean } = {}): UpstreamCall {
+  /**
+   * Sends a request; `untimed` for requests that last as long as the client wants (a listen
+   * stream); `headers` for HTTP headers derived from this request's body.
+   */
+  request(message: JsonRpcRequest, options: { untimed?: boolean } & SendOptions = {}): UpstreamCall {
     if (this.state !== 'ready' || !this.connection) throw this.notReady();
-    return this.call(this.connection, message, options.untimed === true);
+    return this.call(this.connection, message, options.untimed === true, options);
   }
 
   /** The client gave up on a request: tell the upstream, and forget its answer. */
@@ -153,13 +156,18 @@ export class UpstreamLink implements SessionUpstream {
     pending.resolve(message);
   }
 
-  private call(connection: UpstreamConnection, message: JsonRpcRequest, untimed = false): UpstreamCall {
+  private call(
+    connection: UpstreamConnection,
+    message: JsonRpcRequest,
+    untimed = false,
+    options: SendOptions = {},
+  ): UpstreamCall {
     const handle = this.nextId++;
     const response = new Promise<JsonRpcResponse>((resolve, reject) => {
       const timer = untimed ? undefined : setTimeout(() => this.timeOut(handle), this.options.timeoutMs);
       this.pending.set(handle, { method: message.method, params: message.params, resolve, reject, timer });
     });
-    connection.send({ ...message, id: handle }).catch((err: Error) => {
+    connection.send({ ...message, id: handle }, options).catch((err: Error) => {
       this.settle(handle)?.reject(unavailable(this.name, `did not take the request: ${err.message}`));
     });
     return { handle, response };

@@ -2,8 +2,8 @@
 import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
 
 export interface UpstreamConnection {
-  /** Delivers one message; rejects when the upstream cannot take it. */
-  send(message: JsonRpcMessage): Promise<void>;
+  /** Delivers one message; rejects when the upstream cannot take it. `headers` only apply over HTTP. */
+  send(message: JsonRpcMessage, options?: SendOptions): Promise<void>;
   /** Every message the upstream sends. */
   onmessage: (message: JsonRpcMessage) => void;
   /** Called once if the connection ends without close() being called (a crash, a lost session). */
@@ -12,6 +12,11 @@ export interface UpstreamConnection {
   close(): Promise<void>;
   /** The HTTP transport must send the negotiated revision in its headers once initialize is done. */
   setProtocolVersion(version: string): void;
+}
+
+export interface SendOptions {
+  /** Extra HTTP headers for this message (Mcp-Param-* derived from the body). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Opens a fresh connection; called once per session and again after each crash. */

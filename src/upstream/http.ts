@@ -8,7 +8,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { UpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { type JsonRpcMessage, toMessage } from '../mcp/jsonrpc.js';
-import type { UpstreamConnection } from './connection.js';
+import type { SendOptions, UpstreamConnection } from './connection.js';
 import { redactUrl } from './redact-url.js';
 
 export interface HttpOptions {
@@ -48,9 +48,12 @@ class HttpConnection implements UpstreamConnection {
     transport.onclose = () => this.lost(new Error('the upstream connection closed'));
   }
 
-  async send(message: JsonRpcMessage): Promise<void> {
+  async send(message: JsonRpcMessage, options: SendOptions = {}): Promise<void> {
     try {
-      await this.transport.send(message as Parameters<StreamableHTTPClientTransport['send']>[0]);
+      await this.transport.send(
+        message as Parameters<StreamableHTTPClientTransport['send']>[0],
+        options.headers ? { headers: { ...options.headers } } : undefined,
+      );
     } catch (err) {
       const data = (err as { data?: { status?: number; text?: string } }).data;
       const status = data?.status;

@@ -50,7 +50,15 @@ describe('a 2026-07-28 upstream behind the gateway', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     try {
       assert.equal(client.getServerVersion()?.name, 'modern-upstream');
-      assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ['confirm', 'echo']);
+      assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), [
+        'confirm',
+        'echo',
+        'in-region',
+      ]);
+      assert.deepEqual(
+        (await client.callTool({ name: 'in-region', arguments: { region: 'eu-west-1' } })).content,
+        [{ type: 'text', text: 'ran in eu-west-1' }],
+      );
       assert.deepEqual((await client.callTool({ name: 'echo', arguments: { message: 'pass' } })).content, [
         { type: 'text', text: 'Echo: pass' },
       ]);
@@ -112,6 +120,32 @@ describe('a 2026-07-28 upstream behind the gateway', () => {
     assert.ok(body.result.ttlMs <= 60_000);
   });
 
+  it('forwards Mcp-Param headers only as the tool schema declares them, and refuses a mirrored value that disagrees', async () => {
+    const call = (region: string) => ({
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'tools/call',
+      params: { name: 'in-region', arguments: { region }, _meta: meta },
+    });
+    const ok = await post(url, call('ap-south-1'), {
+      ...headers('tools/call', 'in-region'),
+      'mcp-param-region': 'ap-south-1',
+      'mcp-param-extra': 'ignored',
+    });
+    assert.equal(ok.status, 200, ok.text);
+    assert.match(ok.text, /ran in ap-south-1/);
+    const lying = await post(url, call('ap-south-1'), {
+      ...headers('tools/call', 'in-region'),
+      'mcp-param-region': 'us-east-1',
+    });
+    assert.equal(lying.status, 400);
+    const body = lying.json() as { error: { code: number; message: string } };
+    assert.equal(body.error.code, -32020);
+    assert.match(body.error.message, /mcp-param-region is us-east-1 but the argument region is "ap-south-1"/);
+    const missing = await post(url, call('ap-south-1'), headers('tools/call', 'in-region'));
+    assert.equal(missing.status, 400, 'a declared parameter present in the body must be mirrored');
+  });
+
   it('answers an unknown method with 404 -32601, as the upstream does', async () => {
     const res = await post(
       url,
@@ -149,6 +183,12 @@ describe('a 2026-07-28 upstream behind the gateway', () => {
       const confirmed = await client.callTool({ name: 'confirm', arguments: { action: 'merge' } });
       assert.deepEqual(confirmed.content, [{ type: 'text', text: 'merge: confirmed' }]);
       assert.deepEqual(asked, ['Really merge?']);
+      const region = await client.callTool({ name: 'in-region', arguments: { region: 'eu-north-1' } });
+      assert.deepEqual(
+        region.content,
+        [{ type: 'text', text: 'ran in eu-north-1' }],
+        'the gateway derives the Mcp-Param header a 2025 client cannot send',
+      );
     } finally {
       await transport.terminateSession();
       await client.close();

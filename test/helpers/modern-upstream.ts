@@ -6,7 +6,13 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { acceptedContent, createMcpHandler, inputRequired, McpServer } from '@modelcontextprotocol/server';
+import {
+  acceptedContent,
+  createMcpHandler,
+  fromJsonSchema,
+  inputRequired,
+  McpServer,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 export interface ModernUpstream {
@@ -44,6 +50,18 @@ function build(): McpServer {
       }
       return { content: [{ type: 'text', text: `${action}: ${answer.ok ? 'confirmed' : 'declined'}` }] };
     },
+  );
+  server.registerTool(
+    'in-region',
+    {
+      description: 'Runs in a region the client mirrors in the Mcp-Param-Region header',
+      inputSchema: fromJsonSchema<{ region: string }>({
+        type: 'object',
+        properties: { region: { type: 'string', 'x-mcp-header': 'Region' } },
+        required: ['region'],
+      }),
+    },
+    async ({ region }) => ({ content: [{ type: 'text', text: `ran in ${region}` }] }),
   );
   return server;
 }

@@ -32,6 +32,8 @@ export interface ModernEnvelope {
   readonly clientCapabilities: Record<string, unknown>;
   readonly clientInfo: Record<string, unknown> | undefined;
   readonly logLevel: string | undefined;
+  /** The request's Mcp-Param-* headers (lower-case names), checked against the tool schema later. */
+  readonly paramHeaders: Readonly<Record<string, string>>;
 }
 
 /** Which `params` field each method's Mcp-Name header mirrors. */
@@ -148,6 +150,11 @@ export function checkModernRequest(ctx: RequestContext): void {
     clientCapabilities: capabilities,
     clientInfo: isObject(clientInfo) ? clientInfo : undefined,
     logLevel: typeof logLevel === 'string' ? logLevel : undefined,
+    paramHeaders: Object.fromEntries(
+      Object.entries(ctx.req.headers)
+        .filter(([name, value]) => name.startsWith('mcp-param-') && typeof value === 'string')
+        .map(([name, value]) => [name, value as string]),
+    ),
   };
 }
 

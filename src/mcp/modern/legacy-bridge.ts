@@ -29,6 +29,7 @@ import type { UpstreamCall, UpstreamLink } from '../upstream-link.js';
 import type { ModernBackend } from './backend.js';
 import { META, MODERN_REVISIONS, type ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
+import { checkMirrored } from './param-headers.js';
 import type { RequestStateCodec } from './request-state.js';
 import {
   type CachePolicy,
@@ -37,6 +38,7 @@ import {
   modernCapabilities,
   modernError,
 } from './results.js';
+import { ToolSchemas } from './tool-schemas.js';
 
 /** The only requests that may answer `input_required` (2026-07-28 MRTR). */
 const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -102,9 +104,20 @@ export class LegacyBridge implements ModernBackend {
   private lastActivity = Date.now();
   private upstreamLogLevel: string | undefined;
 
+  private readonly tools: ToolSchemas;
+
   constructor(private readonly options: BridgeOptions) {
     this.principalId = options.principalId;
     options.link.onServerMessage = (message) => this.fromUpstream(message);
+    this.tools = new ToolSchemas(async (cursor) => {
+      const answer = await options.link.request({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'tools/list',
+        params: cursor ? { cursor } : {},
+      }).response;
+      return 'result' in answer ? answer.result : {};
+    }, options.cache.maxTtlMs);
   }
 
   get upstream(): string {
@@ -191,6 +204,12 @@ export class LegacyBridge implements ModernBackend {
           rpcCode: -32602,
         },
       );
+    }
+    if (request.method === 'tools/call') {
+      // A 2025 upstream takes no headers, but what the client mirrored must still agree with the body.
+      const declared = await this.tools.declared(String(request.params?.name));
+      if (declared)
+        checkMirrored(declared, request.params?.arguments as Params | undefined, envelope.paramHeaders);
     }
     await this.syncLogLevel(envelope.logLevel);
     const forwarded: JsonRpcRequest = { ...request, params: upstreamParams(request.params) };

@@ -14,6 +14,8 @@ import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, Params, Requ
 import { SESSION_REVISIONS } from '../protocol-version.js';
 import type { SessionUpstream, UpstreamCall, UpstreamLink } from '../upstream-link.js';
 import { META, MODERN_REVISIONS } from './envelope.js';
+import { deriveHeaders } from './param-headers.js';
+import { ToolSchemas } from './tool-schemas.js';
 
 /** The SDK's own bridge allows 8 rounds; a server that keeps asking is refused after that. */
 const MAX_ROUNDS = 8;
@@ -36,12 +38,19 @@ export class ModernUpstreamAdapter implements SessionUpstream {
   private readonly asked = new Map<RequestId, Asked>();
   private readonly resourceListens = new Map<string, number>();
   private listChangedListen: number | undefined;
+  private readonly tools: ToolSchemas;
 
   constructor(
     private readonly link: UpstreamLink,
     private readonly logger: Logger,
+    maxCatalogAgeMs: number,
   ) {
     link.onServerMessage = (message) => this.fromUpstream(message);
+    this.tools = new ToolSchemas(async (cursor) => {
+      const params = { ...(cursor ? { cursor } : {}), _meta: this.envelope() };
+      const answer = await link.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
+      return 'result' in answer ? answer.result : {};
+    }, maxCatalogAgeMs);
   }
 
   get name(): string {
@@ -140,12 +149,19 @@ export class ModernUpstreamAdapter implements SessionUpstream {
   /** Sends the request with the session's envelope, answering input_required rounds through the client. */
   private async forward(handle: number, message: JsonRpcRequest): Promise<JsonRpcResponse> {
     const base = message.params ?? {};
+    // A 2025 client mirrors no Mcp-Param headers; the upstream needs them as its tool schema declares.
+    const declared =
+      message.method === 'tools/call' ? await this.tools.declared(String(base.name)) : undefined;
+    const headers = declared ? deriveHeaders(declared, base.arguments as Params | undefined) : {};
     let extra: Params = {};
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const call = this.link.request({
-        ...message,
-        params: { ...base, ...extra, _meta: { ...(base._meta as Params | undefined), ...this.envelope() } },
-      });
+      const call = this.link.request(
+        {
+          ...message,
+          params: { ...base, ...extra, _meta: { ...(base._meta as Params | undefined), ...this.envelope() } },
+        },
+        { headers },
+      );
       this.upstreamHandles.set(handle, call.handle);
       const answer = await call.response;
       if ('error' in answer) return { ...answer, id: message.id };

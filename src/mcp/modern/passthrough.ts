@@ -21,7 +21,9 @@ import type { UpstreamLink } from '../upstream-link.js';
 import type { ModernBackend } from './backend.js';
 import { META, MODERN_REVISIONS, type ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
+import { checkMirrored, deriveHeaders } from './param-headers.js';
 import { type CachePolicy, completeResult, httpStatusFor } from './results.js';
+import { ToolSchemas } from './tool-schemas.js';
 
 interface Running {
   readonly handle: number;
@@ -45,11 +47,24 @@ export class ModernPassthrough implements ModernBackend {
   private readonly byProgress = new Map<string, Running>();
   private readonly listeners = new Map<number, { clientId: RequestId; exchange: ModernExchange }>();
   private lastActivity = Date.now();
+  private readonly tools: ToolSchemas;
 
   constructor(private readonly options: PassthroughOptions) {
     this.principalId = options.principalId;
     options.link.onServerMessage = (message) => this.fromUpstream(message);
+    this.tools = new ToolSchemas(async (cursor) => {
+      const answer = await options.link.request({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'tools/list',
+        params: { ...(cursor ? { cursor } : {}), _meta: this.lastEnvelopeMeta },
+      }).response;
+      return 'result' in answer ? answer.result : {};
+    }, options.cache.maxTtlMs);
   }
+
+  /** The envelope of the latest request: the catalog is fetched as this principal's client would. */
+  private lastEnvelopeMeta: Params = {};
 
   get upstream(): string {
     return this.options.link.name;
@@ -69,7 +84,10 @@ export class ModernPassthrough implements ModernBackend {
 
   async call(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
     this.lastActivity = Date.now();
-    const { handle, response } = this.options.link.request(request);
+    this.lastEnvelopeMeta = envelopeMeta(request);
+    const headers =
+      request.method === 'tools/call' ? await this.paramHeadersFor(request, envelope) : undefined;
+    const { handle, response } = this.options.link.request(request, headers ? { headers } : {});
     const token = (request.params?._meta as Params | undefined)?.progressToken;
     const progressKey = typeof token === 'string' || typeof token === 'number' ? idKey(token) : undefined;
     const entry: Running = {
@@ -134,6 +152,18 @@ export class ModernPassthrough implements ModernBackend {
     this.running.clear();
     this.listeners.clear();
     await this.options.link.close();
+  }
+
+  /** The Mcp-Param headers to forward: checked against the body, then derived from it. */
+  private async paramHeadersFor(
+    request: JsonRpcRequest,
+    envelope: ModernEnvelope,
+  ): Promise<Record<string, string> | undefined> {
+    const declared = await this.tools.declared(String(request.params?.name));
+    if (!declared || declared.length === 0) return undefined;
+    const args = request.params?.arguments as Params | undefined;
+    checkMirrored(declared, args, envelope.paramHeaders);
+    return deriveHeaders(declared, args);
   }
 
   private finish(entry: Running, answer: JsonRpcResponse): void {
@@ -207,4 +237,11 @@ export class ModernPassthrough implements ModernBackend {
     const retagged = { ...body, _meta: { ...meta, [META.subscriptionId]: clientId } };
     return ('result' in message ? { ...message, result: retagged } : { ...message, params: retagged }) as T;
   }
+}
+
+function envelopeMeta(request: JsonRpcRequest): Params {
+  const meta = (request.params?._meta as Params | undefined) ?? {};
+  return Object.fromEntries(
+    Object.entries(meta).filter(([key]) => key.startsWith('io.modelcontextprotocol/')),
+  );
 }

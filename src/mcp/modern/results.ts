@@ -4,6 +4,7 @@
  * revision allows.
  */
 import type { JsonRpcErrorObject, Params } from '../jsonrpc.js';
+import { declaredParams } from './param-headers.js';
 
 /** Results a client or intermediary may cache (2026-07-28 CacheableResult). */
 const CACHEABLE = new Set([
@@ -33,12 +34,19 @@ export function completeResult(method: string, result: Params, cache: CachePolic
     stamped.cacheScope = 'private';
   }
   if (method === 'tools/list' && Array.isArray(result.tools)) {
-    // Tasks moved to an extension in 2026-07-28; a tool's `execution` describes 2025 task support.
-    stamped.tools = result.tools.map((tool) => {
-      if (tool === null || typeof tool !== 'object') return tool;
-      const { execution: _execution, ...rest } = tool as Record<string, unknown>;
-      return rest;
-    });
+    // A tool whose x-mcp-header declarations break the revision's rules is excluded (as clients must);
+    // tasks moved to an extension in 2026-07-28, so a tool's `execution` (2025 task support) goes.
+    stamped.tools = result.tools
+      .filter(
+        (tool) =>
+          tool !== null &&
+          typeof tool === 'object' &&
+          declaredParams((tool as Params).inputSchema) !== undefined,
+      )
+      .map((tool) => {
+        const { execution: _execution, ...rest } = tool as Record<string, unknown>;
+        return rest;
+      });
   }
   return stamped;
 }
