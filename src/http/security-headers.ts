@@ -1,7 +1,7 @@
 /** Headers every response carries: nothing here is cacheable, sniffable or frameable. */
 import type { ServerResponse } from 'node:http';
 
-const HEADERS: ReadonlyArray<[string, string]> = [
+export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
   ['x-content-type-options', 'nosniff'],
   ['referrer-policy', 'no-referrer'],
   ['x-frame-options', 'DENY'],
@@ -9,5 +9,5 @@ const HEADERS: ReadonlyArray<[string, string]> = [
 ];
 
 export function setSecurityHeaders(res: ServerResponse): void {
-  for (const [name, value] of HEADERS) res.setHeader(name, value);
+  for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
 }

@@ -8,7 +8,7 @@ import type { RequestContext } from './context.js';
 import { GatewayError, sendError, toGatewayError } from './errors.js';
 import { PRM_PREFIX } from './resource-url.js';
 import { resolveEndpoint } from './routes.js';
-import { setSecurityHeaders } from './security-headers.js';
+import { SECURITY_HEADERS, setSecurityHeaders } from './security-headers.js';
 
 export interface FrontDoorOptions {
   readonly upstreams: readonly string[];
@@ -51,7 +51,8 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
     }
     const endpoint = resolveEndpoint(pathname, upstreams);
     if (!endpoint) {
-      const hint = upstreams.map((u) => `/servers/${u}/mcp`).join(', ');
+      const paths = upstreams.map((u) => `/servers/${u}/mcp`);
+      const hint = (upstreams.length === 1 ? ['/mcp', ...paths] : paths).join(', ');
       return sendError(
         res,
         new GatewayError(404, 'not_found', `no MCP endpoint at ${pathname} — try ${hint}`),
@@ -94,8 +95,18 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
     });
   });
 
-  server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP never reaches a handler; answer it with the same headers every response has.
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const headers = [
+      ...SECURITY_HEADERS,
+      ['x-request-id', randomUUID()],
+      ['connection', 'close'],
+      ['content-length', '0'],
+    ];
+    if (socket.writable)
+      socket.end(`HTTP/1.1 ${status}\r\n${headers.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
     logger.debug({ err: err.message }, 'malformed HTTP request');
   });
 }

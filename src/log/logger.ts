@@ -17,9 +17,15 @@ const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
-  '*.password',
-  '*.token',
-  '*.secret',
+  ...[
+    'password',
+    'token',
+    'secret',
+    'clientSecret',
+    'client_secret',
+    'access_token',
+    'refresh_token',
+  ].flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
 ];
 
 export interface LoggerOptions {
@@ -49,7 +55,13 @@ export function secretMasker(secrets: readonly string[]): ((line: string) => str
   // Values under 4 characters would mask ordinary words in every line; they are not secrets worth the name.
   const values = [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   if (values.length === 0) return undefined;
-  const forms = values.flatMap((v) => [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)]);
+  // Raw, JSON-escaped, URL-encoded and form-encoded (spaces as +, as in OAuth request bodies).
+  const forms = values.flatMap((v) => [
+    v,
+    JSON.stringify(v).slice(1, -1),
+    encodeURIComponent(v),
+    new URLSearchParams({ v }).toString().slice(2),
+  ]);
   const pattern = new RegExp([...new Set(forms)].map(escapeRegExp).join('|'), 'g');
   return (line) => line.replace(pattern, REDACTED);
 }

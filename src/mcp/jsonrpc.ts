@@ -146,7 +146,21 @@ export function parseBody(text: string, limits: { maxJsonDepth: number; maxBatch
       },
     );
   }
-  return { messages: value.map((v, i) => toMessage(v, `message ${i} of the batch`)), isBatch: true };
+  const messages = value.map((v, i) => toMessage(v, `message ${i} of the batch`));
+  // Two requests with one id cannot both be answered: refuse the batch before anything is relayed.
+  const seen = new Set<string>();
+  for (const request of messages.filter(isRequest)) {
+    const key = idKey(request.id);
+    if (seen.has(key)) {
+      throw new GatewayError(
+        400,
+        'duplicate_request_id',
+        `the batch uses request id ${JSON.stringify(request.id)} twice — give every request its own id`,
+      );
+    }
+    seen.add(key);
+  }
+  return { messages, isBatch: true };
 }
 
 /** A stable map key for a JSON-RPC id: 1 and "1" are different ids. */

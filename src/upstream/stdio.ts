@@ -43,9 +43,14 @@ export async function startStdio(options: StdioOptions): Promise<UpstreamConnect
   });
   await new Promise<void>((ok, fail) => {
     child.once('spawn', ok);
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      fail(new Error(`could not start ${config.command} (${err.code ?? err.message})`)),
-    );
+    // The command line stays in the log; the client learns only that the upstream could not start.
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      log.error(
+        { command: config.command, err: err.code ?? err.message },
+        'upstream process could not start',
+      );
+      fail(new Error(`its process could not be started (${err.code ?? 'error'})`));
+    });
   });
   log.info({ pid: child.pid, command: config.command }, 'upstream process started');
   return new StdioConnection(child, log);

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLogger, REDACTED, secretMasker } from '../../src/log/logger.js';
+
+/** A logger writing into an array, and the lines it wrote. */
+function capture(secrets: readonly string[] = []) {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    secrets,
+    destination: { write: (line: string) => void lines.push(line) },
+  });
+  const last = (): string => {
+    const line = lines.at(-1);
+    assert.ok(line !== undefined, 'a line was written');
+    return line;
+  };
+  return { logger, lines, last };
+}
+
+/** The line leaks none of `forms`, is still valid JSON, and shows the redaction marker. */
+function assertMasked(line: string, forms: readonly string[]): void {
+  for (const form of forms) assert.ok(!line.includes(form), `the line leaks ${form}: ${line}`);
+  assert.ok(line.includes(REDACTED), `the line shows ${REDACTED}: ${line}`);
+  JSON.parse(line);
+}
+
+const SECRET = 'sk-live-7f3a9c2e1b';
+
+describe('createLogger: secret values from the config', () => {
+  it('masks a secret written raw, in the message and in a field', () => {
+    const { logger, last } = capture([SECRET]);
+    logger.info({ upstreamKey: `Bearer ${SECRET}` }, `calling with ${SECRET}`);
+    assertMasked(last(), [SECRET]);
+    const entry = JSON.parse(last()) as { msg: string; upstreamKey: string };
+    assert.equal(entry.msg, `calling with ${REDACTED}`);
+    assert.equal(entry.upstreamKey, `Bearer ${REDACTED}`);
+  });
+
+  it('masks a secret containing a quote, as JSON escapes it in the line', () => {
+    const secret = 'pa"ss-word-42';
+    const { logger, last } = capture([secret]);
+    logger.info({ value: secret }, `x ${secret} y`);
+    assertMasked(last(), [secret, 'pa\\"ss-word-42', 'ss-word-42']);
+    assert.equal((JSON.parse(last()) as { value: string }).value, REDACTED);
+  });
+
+  it('masks a secret containing a backslash, as JSON escapes it in the line', () => {
+    const secret = 'C:\\keys\\prod-token';
+    const { logger, last } = capture([secret]);
+    logger.warn({ path: secret });
+    assertMasked(last(), [secret, 'C:\\\\keys\\\\prod-token', 'prod-token']);
+  });
+
+  it('masks a secret URL-encoded into a URL', () => {
+    const secret = 'tok/en+with=chars';
+    const { logger, last } = capture([secret]);
+    logger.info({ url: `https://api.example.com/mcp?key=${encodeURIComponent(secret)}` }, 'connecting');
+    assertMasked(last(), [secret, encodeURIComponent(secret), 'with%3Dchars']);
+    assert.equal((JSON.parse(last()) as { url: string }).url, `https://api.example.com/mcp?key=${REDACTED}`);
+  });
+
+  it('masks a secret form-urlencoded (URLSearchParams: space as +, ~ as %7E), as OAuth bodies are written', () => {
+    // Known gap: only the encodeURIComponent spelling is masked, so these forms leak today.
+    const secret = 'client secret~v2';
+    const { logger, last } = capture([secret]);
+    const body = new URLSearchParams({ client_id: 'gw', client_secret: secret }).toString();
+    assert.equal(body, 'client_id=gw&client_secret=client+secret%7Ev2');
+    logger.info({ body }, 'introspection request');
+    assertMasked(last(), [secret, 'client+secret%7Ev2', 'secret%7Ev2']);
+  });
+
+  it('masks a secret deep inside a nested object and an array', () => {
+    const { logger, last } = capture([SECRET]);
+    logger.info({ a: { b: { c: [`prefix-${SECRET}-suffix`] } } }, 'nested');
+    assertMasked(last(), [SECRET]);
+    const entry = JSON.parse(last()) as { a: { b: { c: string[] } } };
+    assert.deepEqual(entry.a.b.c, [`prefix-${REDACTED}-suffix`]);
+  });
+
+  it('masks a secret in an error message and its stack', () => {
+    const { logger, last } = capture([SECRET]);
+    logger.error({ err: new Error(`upstream refused key ${SECRET}`) }, 'call failed');
+    assertMasked(last(), [SECRET]);
+    const entry = JSON.parse(last()) as { err: { message: string; stack: string } };
+    assert.equal(entry.err.message, `upstream refused key ${REDACTED}`);
+    assert.ok(entry.err.stack.includes(REDACTED));
+
+    logger.error(new Error(`boom ${SECRET}`));
+    assertMasked(last(), [SECRET]);
+  });
+
+  it('masks secrets in child logger bindings', () => {
+    const { logger, last } = capture([SECRET]);
+    logger.child({ upstream: `u-${SECRET}` }).info('from a child');
+    assertMasked(last(), [SECRET]);
+  });
+
+  it('masks every secret, the longer whole when one contains another', () => {
+    const short = 'abcd1234';
+    const long = 'abcd1234-and-more';
+    const { logger, last } = capture([short, long]);
+    logger.info(`${long} | ${short}`);
+    assertMasked(last(), [short, '-and-more']);
+    assert.equal((JSON.parse(last()) as { msg: string }).msg, `${REDACTED} | ${REDACTED}`);
+  });
+
+  it('treats regex metacharacters in a secret literally', () => {
+    const secret = 'a.b*c(d)+e';
+    const { logger, last } = capture([secret]);
+    logger.info(`near miss aXb*c(d)+e, hit ${secret}`);
+    const msg = (JSON.parse(last()) as { msg: string }).msg;
+    assert.equal(msg, `near miss aXb*c(d)+e, hit ${REDACTED}`);
+  });
+
+  it('leaves a secret shorter than 4 characters alone, because masking it would garble ordinary words in every line', () => {
+    const { logger, last } = capture(['abc']);
+    logger.info('abcdef abc');
+    assert.equal((JSON.parse(last()) as { msg: string }).msg, 'abcdef abc');
+    assert.ok(!last().includes(REDACTED));
+  });
+
+  it('writes lines unchanged when there are no secrets', () => {
+    const { logger, last } = capture();
+    logger.info({ n: 1 }, 'plain');
+    const entry = JSON.parse(last()) as { msg: string; n: number; service: string };
+    assert.equal(entry.msg, 'plain');
+    assert.equal(entry.n, 1);
+    assert.equal(entry.service, 'portcullis');
+  });
+});
+
+describe('createLogger: credential-bearing fields', () => {
+  it('redacts headers.authorization, headers.cookie and headers["x-api-key"], and keeps the rest', () => {
+    const { logger, last } = capture();
+    logger.info(
+      {
+        headers: {
+          authorization: 'Bearer eyJhbGciOi.payload.sig',
+          cookie: 'session=s3cr3t-cookie',
+          'x-api-key': 'pcl_live_key_value',
+          'proxy-authorization': 'Basic dXNlcjpwYXNz',
+          accept: 'text/event-stream',
+        },
+      },
+      'request',
+    );
+    const line = last();
+    for (const value of ['eyJhbGciOi', 's3cr3t-cookie', 'pcl_live_key_value', 'dXNlcjpwYXNz']) {
+      assert.ok(!line.includes(value), `leaks ${value}: ${line}`);
+    }
+    const { headers } = JSON.parse(line) as { headers: Record<string, string> };
+    assert.deepEqual(headers, {
+      authorization: REDACTED,
+      cookie: REDACTED,
+      'x-api-key': REDACTED,
+      'proxy-authorization': REDACTED,
+      accept: 'text/event-stream',
+    });
+  });
+
+  it('redacts the same headers under req.headers', () => {
+    const { logger, last } = capture();
+    logger.info({
+      req: { headers: { authorization: 'Basic abc', cookie: 'a=b', 'x-api-key': 'k-1', host: 'h' } },
+    });
+    const { req } = JSON.parse(last()) as { req: { headers: Record<string, string> } };
+    assert.deepEqual(req.headers, {
+      authorization: REDACTED,
+      cookie: REDACTED,
+      'x-api-key': REDACTED,
+      host: 'h',
+    });
+  });
+
+  it('redacts password, token and secret fields at the top level of a log object', () => {
+    // Known gap: the paths are "*.password" etc., which pino matches one level down only.
+    const { logger, last } = capture();
+    logger.info({ password: 'hunter22', token: 'eyJ.top.level', secret: 'top-secret-value' }, 'login');
+    const line = last();
+    for (const value of ['hunter22', 'eyJ.top.level', 'top-secret-value']) {
+      assert.ok(!line.includes(value), `leaks ${value}: ${line}`);
+    }
+    const entry = JSON.parse(line) as Record<string, string>;
+    assert.equal(entry.password, REDACTED);
+    assert.equal(entry.token, REDACTED);
+    assert.equal(entry.secret, REDACTED);
+  });
+
+  it('redacts password, token and secret fields one level down', () => {
+    const { logger, last } = capture();
+    logger.info({
+      user: { name: 'ann', password: 'hunter22' },
+      oauth: { token: 't-1' },
+      cfg: { secret: 's-1' },
+    });
+    const entry = JSON.parse(last()) as Record<string, Record<string, string>>;
+    assert.deepEqual(entry.user, { name: 'ann', password: REDACTED });
+    assert.equal(entry.oauth?.token, REDACTED);
+    assert.equal(entry.cfg?.secret, REDACTED);
+  });
+});
+
+describe('secretMasker', () => {
+  it('returns undefined when there is nothing to mask', () => {
+    assert.equal(secretMasker([]), undefined);
+  });
+
+  it('returns undefined when every secret is too short to mask', () => {
+    assert.equal(secretMasker(['a', 'ab', 'abc']), undefined);
+  });
+
+  it('masks the raw, JSON-escaped and URL-encoded forms', () => {
+    const mask = secretMasker(['x"y/z 1']);
+    assert.ok(mask);
+    assert.equal(
+      mask('raw x"y/z 1 json x\\"y/z 1 url x%22y%2Fz%201 end'),
+      `raw ${REDACTED} json ${REDACTED} url ${REDACTED} end`,
+    );
+  });
+});
