@@ -374,7 +374,10 @@ export class LegacyBridge implements ModernBackend {
   }
 
   private fromUpstream(message: JsonRpcRequest | JsonRpcNotification): void {
-    if (isRequest(message)) return this.serverRequest(message);
+    if (isRequest(message)) {
+      this.serverRequest(message);
+      return;
+    }
     const params = message.params ?? {};
     switch (message.method) {
       case 'notifications/progress': {
@@ -393,13 +396,17 @@ export class LegacyBridge implements ModernBackend {
         return;
       }
       case 'notifications/tools/list_changed':
-        return this.broadcast(message, (f) => f.tools);
+        this.broadcast(message, (f) => f.tools);
+        return;
       case 'notifications/prompts/list_changed':
-        return this.broadcast(message, (f) => f.prompts);
+        this.broadcast(message, (f) => f.prompts);
+        return;
       case 'notifications/resources/list_changed':
-        return this.broadcast(message, (f) => f.resources);
+        this.broadcast(message, (f) => f.resources);
+        return;
       case 'notifications/resources/updated':
-        return this.broadcast(message, (f) => f.uris.has(String(params.uri)));
+        this.broadcast(message, (f) => f.uris.has(String(params.uri)));
+        return;
       case 'notifications/cancelled':
         for (const call of [...this.running, ...this.parked.values()]) {
           for (const [key, input] of call.inputs)
