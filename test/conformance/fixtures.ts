@@ -3,6 +3,11 @@
  * fresh McpServer. Names, arguments and results follow the scenario sources of
  * @modelcontextprotocol/conformance; a fixture's comment names the scenario that needs it.
  * One server instance serves one session: its subscription state is per client.
+ *
+ * With `era: 'modern'` the same server is the base of the 2026-07-28 fixture set (fixtures-2026.ts):
+ * the fixtures that only exist as 2025 server->client requests or session state (push-style
+ * sampling and elicitation, SSE reconnection, resources/subscribe) are left out, since 2026-07-28
+ * replaced them with input_required results and subscriptions/listen.
  */
 import {
   type CallToolResult,
@@ -10,6 +15,7 @@ import {
   fromJsonSchema,
   type GetPromptResult,
   McpServer,
+  type McpServerOptions,
   ResourceTemplate,
   type ServerContext,
 } from '@modelcontextprotocol/server';
@@ -54,7 +60,7 @@ const JSON_SCHEMA_2020_12 = {
 } as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const text = (value: string): CallToolResult => ({ content: [{ type: 'text', text: value }] });
+export const text = (value: string): CallToolResult => ({ content: [{ type: 'text', text: value }] });
 const errorText = (what: string, err: unknown) =>
   text(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
 
@@ -64,12 +70,32 @@ export interface FixtureHooks {
    * Last-Event-ID (server-sse-polling, SEP-1699). A no-op where there is no such stream (stdio).
    */
   closeRequestStream(ctx: ServerContext): void;
+  /**
+   * Tells subscribers that a resource changed. Unset: the 2025 way, notifications/resources/updated
+   * to this session when it subscribed with resources/subscribe. A 2026-07-28 server sets it to
+   * publish to the subscriptions/listen streams that asked for the URI.
+   */
+  resourceUpdated?(uri: string): void;
 }
 
-export function createConformanceServer(hooks: FixtureHooks): McpServer {
+export interface ConformanceServerOptions {
+  /** legacy (default): the 2025-11-25 fixture set; modern: its part that 2026-07-28 keeps. */
+  readonly era?: 'legacy' | 'modern';
+  /** Extra McpServer options (the 2026 server's requestState integrity hook). */
+  readonly serverOptions?: Omit<McpServerOptions, 'capabilities'>;
+  /** The version of test://watched-resource; a fresh one per server unless given. */
+  readonly watched?: { version: number };
+}
+
+export function createConformanceServer(
+  hooks: FixtureHooks,
+  options: ConformanceServerOptions = {},
+): McpServer {
+  const legacy = (options.era ?? 'legacy') === 'legacy';
   const mcp = new McpServer(
     { name: 'portcullis-conformance-server', version: '1.0.0' },
     {
+      ...options.serverOptions,
       capabilities: {
         tools: { listChanged: true },
         resources: { subscribe: true, listChanged: true },
@@ -170,171 +196,175 @@ export function createConformanceServer(hooks: FixtureHooks): McpServer {
     throw new Error('This tool intentionally returns an error for testing');
   });
 
-  // server-sse-polling (SEP-1699): drop the POST's SSE stream mid-call; the result must then reach
-  // the client on its GET reconnection with Last-Event-ID, replayed from the event store.
-  mcp.registerTool(
-    'test_reconnection',
-    { description: 'Closes its SSE stream mid-call, then answers after the client reconnects' },
-    async (ctx) => {
-      hooks.closeRequestStream(ctx);
-      await sleep(100);
-      return text('Reconnection test completed successfully.');
-    },
-  );
+  // Push-style fixtures: a 2026-07-28 server has no SSE resumption and sends no requests to the
+  // client (its input_required versions are in fixtures-2026.ts).
+  if (legacy) {
+    // server-sse-polling (SEP-1699): drop the POST's SSE stream mid-call; the result must then reach
+    // the client on its GET reconnection with Last-Event-ID, replayed from the event store.
+    mcp.registerTool(
+      'test_reconnection',
+      { description: 'Closes its SSE stream mid-call, then answers after the client reconnects' },
+      async (ctx) => {
+        hooks.closeRequestStream(ctx);
+        await sleep(100);
+        return text('Reconnection test completed successfully.');
+      },
+    );
 
-  // ---- tools: server-to-client requests made during a call
+    // ---- tools: server-to-client requests made during a call
 
-  // tools-call-sampling
-  mcp.registerTool(
-    'test_sampling',
-    {
-      description: 'Asks the client to sample an LLM with the given prompt',
-      inputSchema: z.object({ prompt: z.string().describe('The prompt to send to the LLM') }),
-    },
-    async ({ prompt }, ctx) => {
-      try {
-        const result = await ctx.mcpReq.requestSampling({
-          messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
-          maxTokens: 100,
-        });
-        // With tools, content may be an array of blocks; a plain sampling answer is one block.
-        const blocks = Array.isArray(result.content) ? result.content : [result.content];
-        const reply = blocks
-          .map((block) => (block.type === 'text' ? block.text : `[${block.type}]`))
-          .join('');
-        return text(`LLM response: ${reply}`);
-      } catch (err) {
-        return { ...errorText('Sampling', err), isError: true };
-      }
-    },
-  );
+    // tools-call-sampling
+    mcp.registerTool(
+      'test_sampling',
+      {
+        description: 'Asks the client to sample an LLM with the given prompt',
+        inputSchema: z.object({ prompt: z.string().describe('The prompt to send to the LLM') }),
+      },
+      async ({ prompt }, ctx) => {
+        try {
+          const result = await ctx.mcpReq.requestSampling({
+            messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
+            maxTokens: 100,
+          });
+          // With tools, content may be an array of blocks; a plain sampling answer is one block.
+          const blocks = Array.isArray(result.content) ? result.content : [result.content];
+          const reply = blocks
+            .map((block) => (block.type === 'text' ? block.text : `[${block.type}]`))
+            .join('');
+          return text(`LLM response: ${reply}`);
+        } catch (err) {
+          return { ...errorText('Sampling', err), isError: true };
+        }
+      },
+    );
 
-  // tools-call-elicitation
-  mcp.registerTool(
-    'test_elicitation',
-    {
-      description: 'Asks the client for a username and email (form elicitation)',
-      inputSchema: z.object({ message: z.string().describe('The message to show the user') }),
-    },
-    async ({ message }, ctx) => {
-      try {
-        const result = await ctx.mcpReq.elicitInput({
-          message,
-          requestedSchema: {
-            type: 'object',
-            properties: {
-              username: { type: 'string', description: "User's response" },
-              email: { type: 'string', description: "User's email address" },
+    // tools-call-elicitation
+    mcp.registerTool(
+      'test_elicitation',
+      {
+        description: 'Asks the client for a username and email (form elicitation)',
+        inputSchema: z.object({ message: z.string().describe('The message to show the user') }),
+      },
+      async ({ message }, ctx) => {
+        try {
+          const result = await ctx.mcpReq.elicitInput({
+            message,
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                username: { type: 'string', description: "User's response" },
+                email: { type: 'string', description: "User's email address" },
+              },
+              required: ['username', 'email'],
             },
-            required: ['username', 'email'],
-          },
-        });
-        return text(
-          `User response: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`,
-        );
-      } catch (err) {
-        return { ...errorText('Elicitation', err), isError: true };
-      }
-    },
-  );
+          });
+          return text(
+            `User response: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`,
+          );
+        } catch (err) {
+          return { ...errorText('Elicitation', err), isError: true };
+        }
+      },
+    );
 
-  // elicitation-sep1034-defaults: a default for every primitive type.
-  mcp.registerTool(
-    'test_elicitation_sep1034_defaults',
-    { description: 'Elicits a form whose fields all carry default values (SEP-1034)' },
-    async (ctx) => {
-      try {
-        const result = await ctx.mcpReq.elicitInput({
-          message: 'Please review and update the form fields with defaults',
-          requestedSchema: {
-            type: 'object',
-            properties: {
-              name: { type: 'string', description: 'User name', default: 'John Doe' },
-              age: { type: 'integer', description: 'User age', default: 30 },
-              score: { type: 'number', description: 'User score', default: 95.5 },
-              status: {
-                type: 'string',
-                description: 'User status',
-                enum: ['active', 'inactive', 'pending'],
-                default: 'active',
+    // elicitation-sep1034-defaults: a default for every primitive type.
+    mcp.registerTool(
+      'test_elicitation_sep1034_defaults',
+      { description: 'Elicits a form whose fields all carry default values (SEP-1034)' },
+      async (ctx) => {
+        try {
+          const result = await ctx.mcpReq.elicitInput({
+            message: 'Please review and update the form fields with defaults',
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                name: { type: 'string', description: 'User name', default: 'John Doe' },
+                age: { type: 'integer', description: 'User age', default: 30 },
+                score: { type: 'number', description: 'User score', default: 95.5 },
+                status: {
+                  type: 'string',
+                  description: 'User status',
+                  enum: ['active', 'inactive', 'pending'],
+                  default: 'active',
+                },
+                verified: { type: 'boolean', description: 'Verification status', default: true },
               },
-              verified: { type: 'boolean', description: 'Verification status', default: true },
+              required: [],
             },
-            required: [],
-          },
-        });
-        return text(
-          `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`,
-        );
-      } catch (err) {
-        return { ...errorText('Elicitation', err), isError: true };
-      }
-    },
-  );
+          });
+          return text(
+            `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`,
+          );
+        } catch (err) {
+          return { ...errorText('Elicitation', err), isError: true };
+        }
+      },
+    );
 
-  // elicitation-sep1330-enums: the five enum shapes of SEP-1330.
-  mcp.registerTool(
-    'test_elicitation_sep1330_enums',
-    { description: 'Elicits a form with every enum variant (SEP-1330)' },
-    async (ctx) => {
-      try {
-        const result = await ctx.mcpReq.elicitInput({
-          message: 'Please select options from the enum fields',
-          requestedSchema: {
-            type: 'object',
-            properties: {
-              untitledSingle: {
-                type: 'string',
-                description: 'Select one option',
-                enum: ['option1', 'option2', 'option3'],
-              },
-              titledSingle: {
-                type: 'string',
-                description: 'Select one option with titles',
-                oneOf: [
-                  { const: 'value1', title: 'First Option' },
-                  { const: 'value2', title: 'Second Option' },
-                  { const: 'value3', title: 'Third Option' },
-                ],
-              },
-              legacyEnum: {
-                type: 'string',
-                description: 'Select one option (legacy enumNames)',
-                enum: ['opt1', 'opt2', 'opt3'],
-                enumNames: ['Option One', 'Option Two', 'Option Three'],
-              },
-              untitledMulti: {
-                type: 'array',
-                description: 'Select several options',
-                minItems: 1,
-                maxItems: 3,
-                items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
-              },
-              titledMulti: {
-                type: 'array',
-                description: 'Select several options with titles',
-                minItems: 1,
-                maxItems: 3,
-                items: {
-                  anyOf: [
-                    { const: 'value1', title: 'First Choice' },
-                    { const: 'value2', title: 'Second Choice' },
-                    { const: 'value3', title: 'Third Choice' },
+    // elicitation-sep1330-enums: the five enum shapes of SEP-1330.
+    mcp.registerTool(
+      'test_elicitation_sep1330_enums',
+      { description: 'Elicits a form with every enum variant (SEP-1330)' },
+      async (ctx) => {
+        try {
+          const result = await ctx.mcpReq.elicitInput({
+            message: 'Please select options from the enum fields',
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                untitledSingle: {
+                  type: 'string',
+                  description: 'Select one option',
+                  enum: ['option1', 'option2', 'option3'],
+                },
+                titledSingle: {
+                  type: 'string',
+                  description: 'Select one option with titles',
+                  oneOf: [
+                    { const: 'value1', title: 'First Option' },
+                    { const: 'value2', title: 'Second Option' },
+                    { const: 'value3', title: 'Third Option' },
                   ],
                 },
+                legacyEnum: {
+                  type: 'string',
+                  description: 'Select one option (legacy enumNames)',
+                  enum: ['opt1', 'opt2', 'opt3'],
+                  enumNames: ['Option One', 'Option Two', 'Option Three'],
+                },
+                untitledMulti: {
+                  type: 'array',
+                  description: 'Select several options',
+                  minItems: 1,
+                  maxItems: 3,
+                  items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
+                },
+                titledMulti: {
+                  type: 'array',
+                  description: 'Select several options with titles',
+                  minItems: 1,
+                  maxItems: 3,
+                  items: {
+                    anyOf: [
+                      { const: 'value1', title: 'First Choice' },
+                      { const: 'value2', title: 'Second Choice' },
+                      { const: 'value3', title: 'Third Choice' },
+                    ],
+                  },
+                },
               },
+              required: [],
             },
-            required: [],
-          },
-        });
-        return text(
-          `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`,
-        );
-      } catch (err) {
-        return { ...errorText('Elicitation', err), isError: true };
-      }
-    },
-  );
+          });
+          return text(
+            `Elicitation completed: action=${result.action}, content=${JSON.stringify(result.content ?? {})}`,
+          );
+        } catch (err) {
+          return { ...errorText('Elicitation', err), isError: true };
+        }
+      },
+    );
+  }
 
   // json-schema-2020-12: a raw JSON Schema, advertised verbatim (a zod schema would lose keywords).
   mcp.registerTool(
@@ -348,17 +378,22 @@ export function createConformanceServer(hooks: FixtureHooks): McpServer {
 
   // Not called by the suite: changes the watched resource so that a subscribed client gets
   // notifications/resources/updated, for checking that subscriptions work end to end.
-  let watchedVersion = 0;
+  // A 2026-07-28 server is built per request, so it keeps the version in options.watched instead.
+  const watched = options.watched ?? { version: 0 };
   const subscriptions = new Set<string>();
   mcp.registerTool(
     'test_touch_watched_resource',
     { description: `Changes ${WATCHED_URI} and notifies its subscribers` },
     async () => {
-      watchedVersion++;
+      watched.version++;
+      if (hooks.resourceUpdated) {
+        hooks.resourceUpdated(WATCHED_URI);
+        return text(`${WATCHED_URI} is now version ${watched.version}; listen streams notified`);
+      }
       const notified = subscriptions.has(WATCHED_URI);
       if (notified) await mcp.server.sendResourceUpdated({ uri: WATCHED_URI });
       return text(
-        `${WATCHED_URI} is now version ${watchedVersion}${notified ? '; subscriber notified' : ''}`,
+        `${WATCHED_URI} is now version ${watched.version}${notified ? '; subscriber notified' : ''}`,
       );
     },
   );
@@ -408,20 +443,23 @@ export function createConformanceServer(hooks: FixtureHooks): McpServer {
     { title: 'Watched resource', description: 'A resource clients may subscribe to', mimeType: 'text/plain' },
     (uri) => ({
       contents: [
-        { uri: uri.href, mimeType: 'text/plain', text: `Watched resource, version ${watchedVersion}` },
+        { uri: uri.href, mimeType: 'text/plain', text: `Watched resource, version ${watched.version}` },
       ],
     }),
   );
 
   // resources-subscribe, resources-unsubscribe: McpServer has no subscription handlers of its own.
-  mcp.server.setRequestHandler('resources/subscribe', (request) => {
-    subscriptions.add(request.params.uri);
-    return {};
-  });
-  mcp.server.setRequestHandler('resources/unsubscribe', (request) => {
-    subscriptions.delete(request.params.uri);
-    return {};
-  });
+  // 2026-07-28 removed both methods (subscriptions/listen carries resourceSubscriptions instead).
+  if (legacy) {
+    mcp.server.setRequestHandler('resources/subscribe', (request) => {
+      subscriptions.add(request.params.uri);
+      return {};
+    });
+    mcp.server.setRequestHandler('resources/unsubscribe', (request) => {
+      subscriptions.delete(request.params.uri);
+      return {};
+    });
+  }
 
   // ---- prompts (prompts-list, prompts-get-*) and completion (completion-complete)
 

@@ -5,10 +5,18 @@
  *   node --import tsx test/conformance/run.ts --target direct  --spec-version 2025-11-25
  *   node --import tsx test/conformance/run.ts --target gateway --spec-version 2025-11-25 \
  *       [--gateway-cmd "node dist/cli/main.js start --config {config}"]
+ *   node --import tsx test/conformance/run.ts --target direct  --spec-version 2026-07-28
+ *   node --import tsx test/conformance/run.ts --target gateway --spec-version 2026-07-28
  *
- * Other options: --suite active|all|pending (default active), --scenario NAME, --timeout MS
- * (per scenario), --results DIR (keep the suite's checks.json files there), --verbose (stream the
- * suite's and the servers' output).
+ * Spec 2025-11-25 runs the test server in `http` mode (direct) or lets the gateway run it over stdio.
+ * Spec 2026-07-28 runs it in `http-modern` mode (stateless 2026-07-28 plus 2025 sessions on one
+ * endpoint); behind the gateway it is a process of its own on a free loopback port, configured as an
+ * HTTP upstream with `protocol: 2026-07-28`.
+ *
+ * Other options: --suite active|all|pending|draft (default: active for 2025-11-25, all for
+ * 2026-07-28, see defaultSuite), --scenario NAME, --timeout MS (per scenario), --results DIR (keep
+ * the suite's checks.json files there), --server-mode http|http-modern (direct only; e.g. the 2025
+ * suite against the dual-era server), --verbose (stream the suite's and the servers' output).
  *
  * The suite needs Node >= 22 and is installed apart from the project by
  * scripts/install-conformance.sh into .tools/. Every process this runner starts is stopped by its
@@ -133,14 +141,42 @@ async function freePort(): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Targets
 
-/** Starts the test server in http mode and resolves with its MCP URL once it listens. */
-async function startDirectTarget(echo: boolean): Promise<string> {
+/**
+ * The test server's HTTP modes: `http` serves 2025-11-25 (sessions); `http-modern` serves 2026-07-28
+ * (stateless, per request) and 2025-11-25 sessions on the same endpoint.
+ */
+export type ServerMode = 'http' | 'http-modern';
+
+/** Revisions from 2026-07-28 on are stateless; dates compare as strings. */
+export function isModernRevision(specVersion: string): boolean {
+  return specVersion >= '2026-07-28';
+}
+
+/** The server mode a spec version is run against unless --server-mode says otherwise. */
+export function defaultServerMode(specVersion: string): ServerMode {
+  return isModernRevision(specVersion) ? 'http-modern' : 'http';
+}
+
+/**
+ * The suite a spec version runs unless --suite says otherwise. For 2026-07-28 it is `all`: the
+ * suite's `active` set leaves out every scenario introduced in 2026-07-28 (its "draft" set:
+ * server-stateless, caching, sep-2164-resource-not-found, the input-required-result-* ones) and the
+ * "pending" json-schema-2020-12 and SEP-2243 header scenarios, i.e. all that is new in the revision.
+ * `all` with --spec-version 2026-07-28 is exactly the list `conformance list --server
+ * --spec-version 2026-07-28` prints (40 scenarios; the tasks and skills extensions are not in it).
+ */
+export function defaultSuite(specVersion: string): 'active' | 'all' {
+  return isModernRevision(specVersion) ? 'all' : 'active';
+}
+
+/** Starts the test server in an HTTP mode and resolves with its MCP URL once it listens. */
+async function startTestServer(mode: ServerMode, echo: boolean): Promise<string> {
   // Port 0: the server binds a free port itself and announces it, so no other process can take it
   // between our choosing and its binding.
   const proc = startProcess({
     name: 'test-server',
     command: process.execPath,
-    args: ['--import', 'tsx', TEST_SERVER, 'http', '--port', '0'],
+    args: ['--import', 'tsx', TEST_SERVER, mode, '--port', '0'],
     echo,
   });
   const listening = new Promise<string>((resolveUrl) => {
@@ -173,18 +209,25 @@ export function gatewayFromCommand(commandLine: string): GatewayStarter {
   };
 }
 
-/** The gateway config: loopback listener, no auth, one stdio upstream running the test server. */
-export function gatewayConfig(port: number): string {
+/** Where the gateway's one upstream is: the stdio test server, or an HTTP one that speaks 2026-07-28. */
+export type GatewayUpstream =
+  | { readonly kind: 'stdio' }
+  | { readonly kind: 'modern-http'; readonly url: string };
+
+/**
+ * The gateway config: loopback listener, no auth, one upstream. For 2025-11-25 the gateway runs the
+ * test server itself over stdio; for 2026-07-28 the test server runs apart (http-modern) and the
+ * gateway reaches it over HTTP, speaking 2026-07-28 to it.
+ */
+export function gatewayConfig(port: number, upstream: GatewayUpstream = { kind: 'stdio' }): string {
+  const conformance =
+    upstream.kind === 'stdio'
+      ? { command: process.execPath, args: ['--import', 'tsx', TEST_SERVER, 'stdio'], cwd: REPO_ROOT }
+      : { url: upstream.url, protocol: '2026-07-28' };
   return toYaml({
     listen: { host: '127.0.0.1', port },
     auth: { none: true },
-    upstreams: {
-      conformance: {
-        command: process.execPath,
-        args: ['--import', 'tsx', TEST_SERVER, 'stdio'],
-        cwd: REPO_ROOT,
-      },
-    },
+    upstreams: { conformance },
   });
 }
 
@@ -202,11 +245,16 @@ async function waitForHealthz(baseUrl: string, proc: Started): Promise<void> {
   }
 }
 
-/** Starts the gateway in front of the stdio test server; resolves with the MCP URL once healthy. */
-async function startGatewayTarget(start: GatewayStarter, workDir: string, echo: boolean): Promise<string> {
+/** Starts the gateway in front of the test server; resolves with the MCP URL once healthy. */
+async function startGatewayTarget(
+  start: GatewayStarter,
+  workDir: string,
+  echo: boolean,
+  upstream: GatewayUpstream,
+): Promise<string> {
   const port = await freePort();
   const configPath = join(workDir, 'portcullis.conformance.yaml');
-  await writeFile(configPath, gatewayConfig(port));
+  await writeFile(configPath, gatewayConfig(port, upstream));
   const proc = start(configPath, echo);
   const baseUrl = `http://127.0.0.1:${port}`;
   await untilReady(proc, waitForHealthz(baseUrl, proc), 'gateway');
@@ -247,12 +295,15 @@ export interface RunResult {
 export interface RunOptions {
   readonly target: 'direct' | 'gateway';
   readonly specVersion: string;
+  /** The suite's scenario set; by default the one defaultSuite picks for the spec version. */
   readonly suite?: string;
   readonly scenario?: string;
   readonly timeoutMs?: number;
   /** Where to keep checks.json files; a temp dir that is removed afterwards when unset. */
   readonly resultsDir?: string;
   readonly startGateway?: GatewayStarter;
+  /** The test server's mode for --target direct; by default the one the spec version needs. */
+  readonly serverMode?: ServerMode;
   readonly verbose?: boolean;
 }
 
@@ -278,19 +329,34 @@ export async function runConformance(opts: RunOptions): Promise<RunResult> {
   await mkdir(resultsDir, { recursive: true });
   const echo = opts.verbose ?? false;
   try {
-    const url =
-      opts.target === 'direct'
-        ? await startDirectTarget(echo)
-        : await startGatewayTarget(
-            opts.startGateway ?? gatewayFromCommand(DEFAULT_GATEWAY_CMD),
-            workDir,
-            echo,
-          );
-    console.log(`conformance: target ${opts.target} at ${url}, spec ${opts.specVersion}`);
+    let url: string;
+    if (opts.target === 'direct') {
+      const mode = opts.serverMode ?? defaultServerMode(opts.specVersion);
+      url = await startTestServer(mode, echo);
+      console.log(
+        `conformance: target direct (test server in ${mode} mode) at ${url}, spec ${opts.specVersion}`,
+      );
+    } else {
+      // 2026-07-28: the gateway's upstream is the test server in http-modern mode, a process of its
+      // own on a free loopback port; 2025-11-25: the gateway runs the stdio test server itself.
+      const upstream: GatewayUpstream = isModernRevision(opts.specVersion)
+        ? { kind: 'modern-http', url: await startTestServer('http-modern', echo) }
+        : { kind: 'stdio' };
+      url = await startGatewayTarget(
+        opts.startGateway ?? gatewayFromCommand(DEFAULT_GATEWAY_CMD),
+        workDir,
+        echo,
+        upstream,
+      );
+      const behind = upstream.kind === 'stdio' ? 'stdio test server' : `2026-07-28 upstream ${upstream.url}`;
+      console.log(
+        `conformance: target gateway at ${url} (in front of the ${behind}), spec ${opts.specVersion}`,
+      );
+    }
 
     const args = [SUITE_CLI, 'server', '--url', url, '--spec-version', opts.specVersion, '-o', resultsDir];
     if (opts.scenario) args.push('--scenario', opts.scenario);
-    else args.push('--suite', opts.suite ?? 'active');
+    else args.push('--suite', opts.suite ?? defaultSuite(opts.specVersion));
     if (opts.timeoutMs) args.push('--timeout', String(opts.timeoutMs));
     const suite = startProcess({ name: 'suite', command: TOOLS_NODE, args, cwd: workDir, echo });
     await suite.exited;
@@ -370,6 +436,7 @@ async function main(): Promise<void> {
       scenario: { type: 'string' },
       timeout: { type: 'string' },
       results: { type: 'string' },
+      'server-mode': { type: 'string' },
       verbose: { type: 'boolean', default: false },
     },
     strict: true,
@@ -381,6 +448,14 @@ async function main(): Promise<void> {
   }
   if (values['gateway-cmd'] && target !== 'gateway') {
     console.error('--gateway-cmd applies to --target gateway only');
+    process.exit(2);
+  }
+  const serverMode = values['server-mode'];
+  if (
+    serverMode !== undefined &&
+    (target !== 'direct' || (serverMode !== 'http' && serverMode !== 'http-modern'))
+  ) {
+    console.error('--server-mode http|http-modern applies to --target direct only');
     process.exit(2);
   }
   const onSignal = () => {
@@ -397,6 +472,7 @@ async function main(): Promise<void> {
     timeoutMs: values.timeout ? Number(values.timeout) : undefined,
     resultsDir: values.results,
     startGateway: values['gateway-cmd'] ? gatewayFromCommand(values['gateway-cmd']) : undefined,
+    serverMode,
     verbose: values.verbose,
   });
   report(result);

@@ -2,12 +2,22 @@
  * The MCP server the conformance suite is run against, directly or behind the gateway.
  *
  *   node --import tsx test/conformance/server.ts stdio
- *   node --import tsx test/conformance/server.ts http --port N   (N = 0 picks a free port)
+ *   node --import tsx test/conformance/server.ts http --port N          (N = 0 picks a free port)
+ *   node --import tsx test/conformance/server.ts http-modern --port N
  *
  * http serves Streamable HTTP at http://127.0.0.1:N/mcp with stateful sessions, SSE resumability
- * (SEP-1699) and Host/Origin checks against DNS rebinding. It prints one line
- * `listening on http://127.0.0.1:PORT/mcp` to stdout once ready; all other output goes to stderr
- * (stdout is the protocol channel in stdio mode).
+ * (SEP-1699) and Host/Origin checks against DNS rebinding: protocol 2025-11-25 and earlier.
+ *
+ * http-modern serves both eras on the same endpoint (a dual-era server): a request that carries the
+ * 2026-07-28 per-request `_meta` envelope (or names 2026-07-28 in MCP-Protocol-Version) is served
+ * statelessly by the SDK's createMcpHandler, with a fresh McpServer per request built from the 2026
+ * fixtures (fixtures-2026.ts); everything else (initialize, session requests, GET/DELETE) goes to
+ * the same sessionful 2025 serving as `http`. The routing predicate is the SDK's own
+ * isLegacyRequest, so both legs agree on which era a request belongs to. The Host/Origin checks
+ * run in front of both legs.
+ *
+ * Both HTTP modes print one line `listening on http://127.0.0.1:PORT/mcp` to stdout once ready; all
+ * other output goes to stderr (stdout is the protocol channel in stdio mode).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -16,17 +26,22 @@ import {
   localhostHostValidation,
   localhostOriginValidation,
   NodeStreamableHTTPServerTransport,
+  toNodeHandler,
+  toWebRequest,
 } from '@modelcontextprotocol/node';
 import {
+  createMcpHandler,
   type EventId,
   type EventStore,
   isInitializeRequest,
+  isLegacyRequest,
   type JSONRPCMessage,
   type McpServer,
   type StreamId,
 } from '@modelcontextprotocol/server';
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import { createConformanceServer } from './fixtures.js';
+import { createModernConformanceServer, createModernFixtureState } from './fixtures-2026.js';
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** SSE `retry` hint (ms) sent in priming events; the suite only checks that one is sent. */
@@ -117,12 +132,15 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function serveHttp(port: number): Promise<void> {
+/** One era's HTTP serving: answers a request whose body (POST) is already read and parsed. */
+interface EraHandler {
+  handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** 2025-11-25 serving: one McpServer and transport per session, opened by initialize. */
+function sessionfulHandler(): EraHandler {
   const sessions = new Map<string, Session>();
-  // DNS-rebinding protection (dns-rebinding-protection scenario): only loopback names in Host and,
-  // when a browser sends one, in Origin. Both guards answer 403 themselves when they refuse.
-  const hostAllowed = localhostHostValidation();
-  const originAllowed = localhostOriginValidation();
 
   async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const transport = new NodeStreamableHTTPServerTransport({
@@ -142,6 +160,57 @@ async function serveHttp(port: number): Promise<void> {
     await transport.handleRequest(req, res, body);
   }
 
+  return {
+    async handle(req, res, body) {
+      const sessionId = req.headers['mcp-session-id'];
+      if (typeof sessionId === 'string') {
+        const session = sessions.get(sessionId);
+        // Unknown or terminated sessions answer 404, which tells a client to initialize anew.
+        if (!session) return sendJsonRpcError(res, 404, -32001, 'Session not found');
+        return session.transport.handleRequest(req, res, body);
+      }
+      if (req.method === 'POST' && isInitializeRequest(body)) return openSession(req, res, body);
+      return sendJsonRpcError(res, 400, -32000, 'Bad Request: no valid Mcp-Session-Id header');
+    },
+    async close() {
+      for (const { transport, server } of [...sessions.values()]) {
+        await transport.close().catch(() => {});
+        await server.close().catch(() => {});
+      }
+    },
+  };
+}
+
+/**
+ * 2026-07-28 serving (stateless): createMcpHandler with a per-request McpServer factory. It does the
+ * envelope and header validation (-32602, -32020, -32022), server/discover, the input_required
+ * encoding, removed methods (404 -32601) and subscriptions/listen; `legacy: 'reject'` because the
+ * 2025 leg is the sessionful one above.
+ */
+function modernHandler(): EraHandler {
+  const state = createModernFixtureState();
+  const onerror = (err: Error) => log(`2026-07-28 leg: ${err.message}`);
+  const handler = createMcpHandler(() => createModernConformanceServer(state), { legacy: 'reject', onerror });
+  // Fixtures publish list changes and resource updates to the open listen streams through this.
+  state.notify = handler.notify;
+  const node = toNodeHandler(handler, { onerror, maxRequestBodySize: MAX_BODY_BYTES });
+  return {
+    handle: (req, res, body) => node(req, res, body),
+    close: () => handler.close(),
+  };
+}
+
+/** Serves /mcp on 127.0.0.1 with `route` choosing the era handler of each request. */
+async function serveHttp(
+  port: number,
+  handlers: readonly EraHandler[],
+  route: (req: IncomingMessage, body: unknown) => Promise<EraHandler>,
+): Promise<void> {
+  // DNS-rebinding protection (dns-rebinding-protection scenario): only loopback names in Host and,
+  // when a browser sends one, in Origin. Both guards answer 403 themselves when they refuse.
+  const hostAllowed = localhostHostValidation();
+  const originAllowed = localhostOriginValidation();
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (pathname !== '/mcp') return sendJsonRpcError(res, 404, -32600, `Not found: ${pathname}`);
@@ -157,16 +226,8 @@ async function serveHttp(port: number): Promise<void> {
         return sendJsonRpcError(res, 400, -32700, 'Parse error: body is not JSON');
       }
     }
-
-    const sessionId = req.headers['mcp-session-id'];
-    if (typeof sessionId === 'string') {
-      const session = sessions.get(sessionId);
-      // Unknown or terminated sessions answer 404, which tells a client to initialize anew.
-      if (!session) return sendJsonRpcError(res, 404, -32001, 'Session not found');
-      return session.transport.handleRequest(req, res, body);
-    }
-    if (req.method === 'POST' && isInitializeRequest(body)) return openSession(req, res, body);
-    return sendJsonRpcError(res, 400, -32000, 'Bad Request: no valid Mcp-Session-Id header');
+    const handler = await route(req, body);
+    return handler.handle(req, res, body);
   }
 
   const httpServer = createServer((req, res) => {
@@ -185,10 +246,7 @@ async function serveHttp(port: number): Promise<void> {
   process.stdout.write(`listening on http://127.0.0.1:${actualPort}/mcp\n`);
 
   const shutdown = async () => {
-    for (const { transport, server } of [...sessions.values()]) {
-      await transport.close().catch(() => {});
-      await server.close().catch(() => {});
-    }
+    for (const handler of handlers) await handler.close().catch(() => {});
     httpServer.closeAllConnections();
     httpServer.close(() => process.exit(0));
   };
@@ -196,21 +254,42 @@ async function serveHttp(port: number): Promise<void> {
   process.once('SIGINT', () => void shutdown());
 }
 
+/** `http`: 2025-11-25 and earlier only. */
+async function serveLegacyHttp(port: number): Promise<void> {
+  const legacy = sessionfulHandler();
+  await serveHttp(port, [legacy], async () => legacy);
+}
+
+/** `http-modern`: 2026-07-28 per request and 2025-11-25 sessions on the same endpoint. */
+async function serveDualEraHttp(port: number): Promise<void> {
+  const legacy = sessionfulHandler();
+  const modern = modernHandler();
+  await serveHttp(port, [legacy, modern], async (req, body) => {
+    // GET and DELETE are 2025 session operations (2026-07-28 has neither).
+    if (req.method !== 'POST') return legacy;
+    // The SDK's own routing decision, classified from the parsed body (nothing more is read from
+    // req). Everything that claims 2026-07-28 or names it in MCP-Protocol-Version goes to the
+    // modern leg, including its malformed requests, which that leg answers with the spec's errors.
+    const probe = await toWebRequest(req, body);
+    return (await isLegacyRequest(probe, body)) ? legacy : modern;
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function usage(): never {
-  process.stderr.write('usage: server.ts stdio | server.ts http --port N\n');
+  process.stderr.write('usage: server.ts stdio | server.ts http --port N | server.ts http-modern --port N\n');
   process.exit(2);
 }
 
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === 'stdio') {
   await serveStdio();
-} else if (mode === 'http') {
+} else if (mode === 'http' || mode === 'http-modern') {
   const portAt = rest.indexOf('--port');
   const port = Number(portAt >= 0 ? rest[portAt + 1] : Number.NaN);
   if (!Number.isInteger(port) || port < 0 || port > 65535) usage();
-  await serveHttp(port);
+  await (mode === 'http' ? serveLegacyHttp(port) : serveDualEraHttp(port));
 } else {
   usage();
 }

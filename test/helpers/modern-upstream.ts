@@ -22,6 +22,12 @@ export interface ModernUpstream {
   close(): Promise<void>;
 }
 
+const REGION_SCHEMA = {
+  type: 'object',
+  properties: { region: { type: 'string', 'x-mcp-header': 'Region' } },
+  required: ['region'],
+};
+
 function build(): McpServer {
   const server = new McpServer(
     { name: 'modern-upstream', version: '1.0.0' },
@@ -55,11 +61,8 @@ function build(): McpServer {
     'in-region',
     {
       description: 'Runs in a region the client mirrors in the Mcp-Param-Region header',
-      inputSchema: fromJsonSchema<{ region: string }>({
-        type: 'object',
-        properties: { region: { type: 'string', 'x-mcp-header': 'Region' } },
-        required: ['region'],
-      }),
+      // x-mcp-header is a 2026-07-28 schema extension the JSON Schema type does not know.
+      inputSchema: fromJsonSchema<{ region: string }>(REGION_SCHEMA as Parameters<typeof fromJsonSchema>[0]),
     },
     async ({ region }) => ({ content: [{ type: 'text', text: `ran in ${region}` }] }),
   );
