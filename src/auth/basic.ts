@@ -59,12 +59,13 @@ export class BasicUsers {
         { status: 403 },
       );
     }
+    // Throttling comes first: a remembered pair must not become an unthrottled guessing oracle.
+    await this.refuseIfThrottled(request);
     const pair = createHmac('sha256', this.cacheKey)
       .update(`${request.username}\0${request.password}`)
       .digest('base64url');
     const known = this.remembered.get(pair);
     if (known) return known;
-    await this.refuseIfThrottled(request);
     const user = Object.hasOwn(this.config.users, request.username)
       ? this.config.users[request.username]
       : undefined;

@@ -25,6 +25,8 @@ const CREDENTIAL_PARAMS = new Set([
   'token',
   'x-api-key',
   'auth',
+  'authorization',
+  'bearer',
   'password',
 ]);
 
@@ -56,9 +58,11 @@ export function readCredential(req: IncomingMessage): Credential | undefined {
       : { kind: 'bearer', token: value };
   }
   if (scheme === 'basic') return decodeBasic(value);
+  // Name the scheme only when it looks like one: a bare credential must never be echoed back.
+  const named = space !== -1 && /^[a-z][a-z0-9-]{0,19}$/.test(scheme) ? ` "${scheme}"` : '';
   throw new AuthError(
     'invalid_request',
-    `the Authorization scheme "${scheme}" is not supported — use Bearer or Basic`,
+    `the Authorization scheme${named} is not supported — use Bearer or Basic`,
   );
 }
 
@@ -76,11 +80,13 @@ function refuseCredentialInQuery(url: string): void {
   const q = url.indexOf('?');
   if (q === -1) return;
   for (const [name, value] of new URLSearchParams(url.slice(q + 1))) {
-    if (CREDENTIAL_PARAMS.has(name.toLowerCase()) || value.startsWith(API_KEY_PREFIX)) {
-      throw new AuthError(
-        'invalid_request',
-        `credentials are refused in the URL query ("${name}"): URLs are written to logs and browser history — send the key in an Authorization: Bearer or X-API-Key header, and revoke the key you just exposed`,
-      );
-    }
+    const hidden = name.includes(API_KEY_PREFIX) || value.includes(API_KEY_PREFIX);
+    if (!hidden && !CREDENTIAL_PARAMS.has(name.toLowerCase())) continue;
+    // The parameter is named only when its name cannot itself be the credential.
+    const named = name.includes(API_KEY_PREFIX) || name.length > 32 ? '' : ` ("${name}")`;
+    throw new AuthError(
+      'invalid_request',
+      `credentials are refused in the URL query${named}: URLs are written to logs and browser history — send the key in an Authorization: Bearer or X-API-Key header, and revoke the key you just exposed`,
+    );
   }
 }

@@ -1,6 +1,7 @@
 /** `portcullis keys create|list|revoke`: API keys in the store the gateway uses (same --config). */
 import type { Command } from 'commander';
 import { ApiKeys } from '../auth/api-keys.js';
+import { scopeSchema } from '../config/auth-schema.js';
 import { duration } from '../config/units.js';
 import { openStore } from '../store/open.js';
 import type { ApiKeyRecord } from '../store/store.js';
@@ -49,11 +50,16 @@ export function registerKeys(program: Command): void {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
+      const badScope = scopes.find((s) => !scopeSchema.safeParse(s).success);
+      if (badScope !== undefined)
+        fail(
+          `--scopes: "${badScope}" is not a valid scope — use letters, digits and : . _ - * (comma-separated, no spaces inside a scope)`,
+        );
       let expiresAt: number | null = null;
       if (options.expires !== undefined) {
         const parsed = duration.safeParse(options.expires);
-        if (!parsed.success)
-          fail(`--expires "${options.expires}" is not a duration — write it like 30d or 12h`);
+        if (!parsed.success || parsed.data <= 0)
+          fail(`--expires "${options.expires}" is not a positive duration — write it like 30d or 12h`);
         expiresAt = Date.now() + parsed.data;
       }
       const { key, record } = await withKeys(options.config, (k) =>

@@ -1,5 +1,6 @@
 /** The `auth:` section: which credentials the gateway accepts, each method off unless configured. */
 import { z } from 'zod';
+import { parsePasswordHash } from '../auth/password-hash.js';
 import { insecureUrlReason } from './secure-url.js';
 import { duration } from './units.js';
 
@@ -13,13 +14,10 @@ const secureUrl = z.string().superRefine((value, ctx) => {
   if (reason) ctx.addIssue({ code: 'custom', message: reason });
 });
 
-/** The PHC-style encoding `users hash-password` prints: $scrypt$ln=…,r=…,p=…$salt$hash */
-export const PASSWORD_HASH =
-  /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
-
 const basicUserSchema = z.strictObject({
-  passwordHash: z.string().regex(PASSWORD_HASH, {
-    message: 'is not a password hash — generate one with: npx portcullis users hash-password',
+  passwordHash: z.string().refine((hash) => parsePasswordHash(hash) !== undefined, {
+    message:
+      'is not a usable password hash (malformed, short digest or salt, or scrypt cost out of bounds) — generate one with: npx portcullis users hash-password',
   }),
   /** This user's scopes; without it the user gets auth.defaultScopes. */
   scopes: z.array(scopeSchema).optional(),

@@ -185,6 +185,44 @@ describe('a 2026-07-28 client through the bridge to server-everything (2025)', (
   });
 });
 
+describe('list-changed subscriptions of a 2026-07-28 client through the bridge', () => {
+  it('fans resources/list_changed out to a listen stream that asked for it, and only to it', async () => {
+    const gw = await startTestGateway(gatewayYaml(stdioUpstream('everything', EVERYTHING, ['stdio'])));
+    try {
+      const client = await modernClient(`${gw.url}/mcp`);
+      const changed: unknown[] = [];
+      const toolsChanged: unknown[] = [];
+      client.setNotificationHandler(
+        'notifications/resources/list_changed',
+        (n) => void changed.push(n.params?._meta),
+      );
+      client.setNotificationHandler(
+        'notifications/tools/list_changed',
+        (n) => void toolsChanged.push(n.params?._meta),
+      );
+      const subscription = await client.listen({ resourcesListChanged: true });
+      assert.equal(subscription.honoredFilter.resourcesListChanged, true);
+      const data = `data:text/plain;base64,${Buffer.from('hello').toString('base64')}`;
+      await client.callTool({
+        name: 'gzip-file-as-resource',
+        arguments: { name: 'hello.txt.gz', data, outputType: 'resourceLink' },
+      });
+      assert.ok(
+        await eventually(() => changed.length > 0, 5000),
+        'resources/list_changed arrived on the listen stream',
+      );
+      assert.ok(
+        (changed[0] as Record<string, unknown>)['io.modelcontextprotocol/subscriptionId'] !== undefined,
+      );
+      assert.equal(toolsChanged.length, 0, 'a type the listen did not ask for is not delivered');
+      await subscription.close();
+      await client.close();
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('2026-07-28 header checks', () => {
   let gw: TestGateway;
   let url: string;
