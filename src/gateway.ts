@@ -1,6 +1,7 @@
 /** Builds a running gateway from a loaded config: upstream connectors, sessions, pipeline, server. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Principal } from './auth/principal.js';
 import { protectedResourceMetadata } from './auth/protected-resource.js';
 import { setupAuthentication } from './auth/setup.js';
 import { authMethods } from './config/auth-schema.js';
@@ -9,6 +10,7 @@ import type { UpstreamConfig } from './config/schema.js';
 import { attachFrontDoor, createHttpServer } from './http/server.js';
 import type { Logger } from './log/logger.js';
 import type { ModernBackend } from './mcp/modern/backend.js';
+import { gatewayEnvelope } from './mcp/modern/envelope.js';
 import { LegacyBridge } from './mcp/modern/legacy-bridge.js';
 import { ModernUpstreamAdapter } from './mcp/modern/modern-upstream-adapter.js';
 import { ModernPassthrough } from './mcp/modern/passthrough.js';
@@ -16,8 +18,11 @@ import { modernRelay } from './mcp/modern/relay.js';
 import { RequestStateCodec } from './mcp/modern/request-state.js';
 import { Session } from './mcp/session.js';
 import { SessionRegistry } from './mcp/session-registry.js';
-import { UpstreamLink } from './mcp/upstream-link.js';
+import { type SessionUpstream, UpstreamLink } from './mcp/upstream-link.js';
 import { mcpPipeline } from './pipeline.js';
+import { ToolCatalog } from './policy/catalog.js';
+import { Gatekeeper } from './policy/gatekeeper.js';
+import { Policy } from './policy/policy.js';
 import { openStore } from './store/open.js';
 import type { Connector } from './upstream/connection.js';
 import { startHttp } from './upstream/http.js';
@@ -75,24 +80,42 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     await link.start();
     return link;
   };
-  const openSession = async (upstream: string, principalId: string): Promise<Session> => {
+  const policy = new Policy(config.policy);
+  const isModern = (upstream: string) =>
+    (config.upstreams[upstream] as UpstreamConfig).protocol === '2026-07-28';
+  /** The policy over one upstream connection; its catalog lists tools through `via`. */
+  const gatekeeperFor = (upstream: string, via: SessionUpstream): Gatekeeper => {
+    // A 2026 upstream needs an envelope on every request; the gateway lists with no client capabilities.
+    const meta = isModern(upstream) && via instanceof UpstreamLink ? { _meta: gatewayEnvelope() } : {};
+    const catalog = new ToolCatalog(async (cursor) => {
+      const params = { ...(cursor ? { cursor } : {}), ...meta };
+      const answer = await via.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
+      return 'result' in answer ? answer.result : {};
+    }, config.limits.maxCacheTtl);
+    return new Gatekeeper({ policy, upstream, catalog });
+  };
+  const openSession = async (upstream: string, principal: Principal): Promise<Session> => {
     const link = await openLink(upstream);
-    const modern = (config.upstreams[upstream] as UpstreamConfig).protocol === '2026-07-28';
+    const side: SessionUpstream = isModern(upstream)
+      ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl)
+      : link;
     return new Session({
-      principalId,
-      link: modern ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl) : link,
+      principalId: principal.id,
+      link: side,
+      gatekeeper: gatekeeperFor(upstream, side),
       logger,
     });
   };
   const cache = { maxTtlMs: config.limits.maxCacheTtl };
   /** A 2026-07-28 client's backend: passthrough to a 2026 upstream, or a bridge to a 2025 one. */
-  const openBridge = async (upstream: string, principalId: string): Promise<ModernBackend> => {
+  const openBridge = async (upstream: string, principal: Principal): Promise<ModernBackend> => {
     const link = await openLink(upstream);
-    if ((config.upstreams[upstream] as UpstreamConfig).protocol === '2026-07-28') {
-      return new ModernPassthrough({ principalId, link, cache, logger });
-    }
+    const principalId = principal.id;
+    const gatekeeper = gatekeeperFor(upstream, link);
+    if (isModern(upstream)) return new ModernPassthrough({ principalId, gatekeeper, link, cache, logger });
     const bridge = new LegacyBridge({
       principalId,
+      gatekeeper,
       link,
       codec,
       cache,
@@ -137,6 +160,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     }),
     resourceMetadata: (path, upstream) => protectedResourceMetadata(config.auth, publicUrl, path, upstream),
     trustedProxies: config.listen.trustedProxies,
+    publicUrl,
     readiness: () => ({
       status: 'ready',
       sessions: sessions.size + bridges.size,

@@ -7,4 +7,6 @@ export interface Principal {
   readonly name: string;
   readonly clientId?: string;
   readonly scopes: readonly string[];
+  /** Named scope sets (policy.roles) the principal holds besides its scopes. */
+  readonly roles?: readonly string[];
 }

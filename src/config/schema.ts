@@ -7,6 +7,7 @@ import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { isLoopbackHost } from '../net/loopback.js';
 import { authMethods, authSchema } from './auth-schema.js';
+import { policySchema } from './policy-schema.js';
 import { insecureUrlReason } from './secure-url.js';
 import { duration, size } from './units.js';
 
@@ -162,6 +163,7 @@ export const configSchema = z
       }),
     store: storeSchema.prefault({}),
     auth: authSchema.prefault({}),
+    policy: policySchema.prefault({}),
     limits: limitsSchema.prefault({}),
   })
   .superRefine((c, ctx) => {

@@ -14,6 +14,8 @@ export interface RequestContext {
   /** TLS here, or at a trusted proxy. */
   readonly secure: boolean;
   readonly endpoint: Endpoint;
+  /** The gateway's public URL; with the endpoint's path it names the protected resource. */
+  readonly publicUrl: URL;
   readonly startedAt: number;
   principal?: Principal;
   /** Parsed JSON-RPC messages of a POST body. */

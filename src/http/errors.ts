@@ -20,6 +20,8 @@ export const RPC = {
 
 export type ErrorCode =
   | 'unauthorized'
+  | 'insufficient_scope'
+  | 'forbidden'
   | 'invalid_token'
   | 'invalid_auth_request'
   | 'insecure_transport'

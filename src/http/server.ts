@@ -17,6 +17,7 @@ export interface FrontDoorOptions {
   /** RFC 9728 metadata of the endpoint at `path`. */
   readonly resourceMetadata: (path: string, upstream: string) => object;
   readonly trustedProxies: readonly string[];
+  readonly publicUrl: URL;
   readonly logger: Logger;
 }
 
@@ -65,6 +66,7 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       res,
       requestId,
       endpoint,
+      publicUrl: options.publicUrl,
       clientIp: ip,
       secure,
       startedAt: performance.now(),

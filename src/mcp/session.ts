@@ -12,8 +12,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.js';
 import { GatewayError, type RequestId, rpcError, toGatewayError } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
+import type { Gatekeeper } from '../policy/gatekeeper.js';
 import {
   idKey,
   isRequest,
@@ -68,6 +70,8 @@ interface InFlight {
 export interface SessionOptions {
   readonly principalId: string;
   readonly link: SessionUpstream;
+  /** The policy for this session's principal and upstream. */
+  readonly gatekeeper: Gatekeeper;
   readonly logger: Logger;
 }
 
@@ -77,6 +81,7 @@ export class Session {
   protocolVersion: string | undefined;
   private lastActivity = Date.now();
   private readonly link: SessionUpstream;
+  readonly gatekeeper: Gatekeeper;
   private readonly log: Logger;
   private readonly exchanges = new Set<Exchange>();
   private getStream: SseStream | undefined;
@@ -91,6 +96,7 @@ export class Session {
   constructor(options: SessionOptions) {
     this.principalId = options.principalId;
     this.link = options.link;
+    this.gatekeeper = options.gatekeeper;
     this.log = options.logger.child({ session: this.id.slice(0, 8), upstream: options.link.name });
     this.link.onServerMessage = (message) => this.fromUpstream(message);
   }
@@ -109,8 +115,17 @@ export class Session {
     );
   }
 
-  /** Relays the messages of one POST and answers it: 202 without requests, else an SSE stream. */
-  post(res: ServerResponse, messages: readonly JsonRpcMessage[], requestId: string): void {
+  /**
+   * Relays the messages of one POST and answers it: 202 without requests, else an SSE stream.
+   * Requests in `refused` (keyed by id) are answered with their refusal and never relayed.
+   */
+  post(
+    res: ServerResponse,
+    messages: readonly JsonRpcMessage[],
+    requestId: string,
+    principal: Principal,
+    refused: ReadonlyMap<string, GatewayError> = new Map(),
+  ): void {
     this.lastActivity = Date.now();
     const requests = messages.filter(isRequest);
     if (requests.length === 0) {
@@ -127,7 +142,10 @@ export class Session {
     this.exchanges.add(exchange);
     exchange.stream.onclose = () => this.exchanges.delete(exchange);
     for (const message of messages) {
-      if (isRequest(message)) this.forwardRequest(message, exchange);
+      const refusal = isRequest(message) ? refused.get(idKey(message.id)) : undefined;
+      if (refusal && isRequest(message))
+        exchange.complete(message.id, errorResponse(message.id, refusal, requestId));
+      else if (isRequest(message)) this.forwardRequest(message, exchange, principal);
       else this.fromClient(message as JsonRpcNotification | JsonRpcResponse);
     }
   }
@@ -166,7 +184,7 @@ export class Session {
     await this.link.close();
   }
 
-  private forwardRequest(message: JsonRpcRequest, exchange: Exchange): void {
+  private forwardRequest(message: JsonRpcRequest, exchange: Exchange, principal: Principal): void {
     const key = idKey(message.id);
     if (this.inFlight.has(key)) {
       const err = new GatewayError(
@@ -189,13 +207,23 @@ export class Session {
     if (progressKey) this.progress.set(progressKey, exchange);
     this.inFlight.set(key, { exchange, handle: call.handle, progressKey });
     call.response.then(
-      (response) => this.answer(message, key, { ...response, id: message.id } as JsonRpcResponse),
+      (response) => this.answer(message, key, { ...response, id: message.id } as JsonRpcResponse, principal),
       (err: unknown) =>
-        this.answer(message, key, errorResponse(message.id, toGatewayError(err), exchange.requestId)),
+        this.answer(
+          message,
+          key,
+          errorResponse(message.id, toGatewayError(err), exchange.requestId),
+          principal,
+        ),
     );
   }
 
-  private answer(request: JsonRpcRequest, key: string, response: JsonRpcResponse): void {
+  private answer(
+    request: JsonRpcRequest,
+    key: string,
+    response: JsonRpcResponse,
+    principal: Principal,
+  ): void {
     const entry = this.inFlight.get(key);
     if (!entry) return;
     this.forget(key, entry);
@@ -203,7 +231,11 @@ export class Session {
       const version = response.result.protocolVersion;
       if (typeof version === 'string') this.protocolVersion = version;
     }
-    entry.exchange.complete(request.id, response);
+    const answer =
+      'result' in response
+        ? { ...response, result: this.gatekeeper.filter(request.method, response.result, principal) }
+        : response;
+    entry.exchange.complete(request.id, answer);
     this.lastActivity = Date.now();
   }
 
@@ -256,6 +288,7 @@ export class Session {
       this.route({ ...message, params: { ...message.params, requestId: localId } });
       return;
     }
+    if (message.method === 'notifications/tools/list_changed') this.gatekeeper.catalog.invalidate();
     if (message.method === 'notifications/progress') {
       const token = message.params?.progressToken;
       const owner =

@@ -3,10 +3,14 @@
  * session's standalone stream, DELETE ends the session. Sessions are bound to the principal that
  * opened them; another principal presenting the id gets the same 404 as an unknown id.
  */
+
+import type { Principal } from '../auth/principal.js';
 import type { RequestContext } from '../http/context.js';
 import { GatewayError } from '../http/errors.js';
+import { resourceMetadataUrl } from '../http/resource-url.js';
+import { canStepUp, type Gatekeeper } from '../policy/gatekeeper.js';
 import { methodNotAllowed } from './check-request.js';
-import { isRequest } from './jsonrpc.js';
+import { idKey, isRequest, type JsonRpcMessage } from './jsonrpc.js';
 import { allowsBatch } from './protocol-version.js';
 import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -15,8 +19,8 @@ export interface RelayOptions {
   readonly sessions: SessionRegistry<Session>;
   /** Serves 2026-07-28 (stateless) requests. */
   readonly modern: (ctx: RequestContext) => Promise<void>;
-  /** Starts a session and its upstream link for `upstream`, owned by `principalId`. */
-  readonly openSession: (upstream: string, principalId: string) => Promise<Session>;
+  /** Starts a session and its upstream link for `upstream`, owned by `principal`. */
+  readonly openSession: (upstream: string, principal: Principal) => Promise<Session>;
 }
 
 export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<void> {
@@ -31,7 +35,7 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
         'Mcp-Session-Id header is required — send initialize first to open a session',
       );
     }
-    const session = sessions.get(id, principalOf(ctx));
+    const session = sessions.get(id, principal(ctx).id);
     if (!session || session.upstream !== ctx.endpoint.upstream) {
       throw new GatewayError(
         404,
@@ -58,9 +62,9 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
               'initialize opens a new session — send it without Mcp-Session-Id',
             );
           }
-          const session = await openSession(ctx.endpoint.upstream, principalOf(ctx));
+          const session = await openSession(ctx.endpoint.upstream, principal(ctx));
           sessions.add(session);
-          session.post(ctx.res, messages, ctx.requestId);
+          session.post(ctx.res, messages, ctx.requestId, principal(ctx));
           return;
         }
         const session = existing(ctx);
@@ -71,7 +75,18 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
             `JSON-RPC batches are not allowed in protocol ${session.protocolVersion} — send one message per POST`,
           );
         }
-        session.post(ctx.res, messages, ctx.requestId);
+        session.post(
+          ctx.res,
+          messages,
+          ctx.requestId,
+          principal(ctx),
+          await refusals(
+            session.gatekeeper,
+            messages,
+            principal(ctx),
+            resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
+          ),
+        );
         return;
       }
       case 'GET':
@@ -87,10 +102,33 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
   };
 }
 
-function principalOf(ctx: RequestContext): string {
-  if (!ctx.principal)
+function principal(ctx: RequestContext): Principal {
+  if (!ctx.principal) {
     throw new GatewayError(500, 'internal_error', 'no principal', {
       detail: 'relay ran before authentication',
     });
-  return ctx.principal.id;
+  }
+  return ctx.principal;
+}
+
+/**
+ * The policy's refusals for the requests of one POST. A lone request refused for a principal that
+ * can step up is answered with HTTP 403 and its challenge; otherwise each refusal is answered in
+ * place of its request.
+ */
+async function refusals(
+  gatekeeper: Gatekeeper,
+  messages: readonly JsonRpcMessage[],
+  principal: Principal,
+  resourceMetadata: string,
+): Promise<Map<string, GatewayError>> {
+  const refused = new Map<string, GatewayError>();
+  for (const message of messages) {
+    if (!isRequest(message)) continue;
+    const refusal = await gatekeeper.refusal(message, principal, resourceMetadata);
+    if (refusal) refused.set(idKey(message.id), refusal);
+  }
+  const only = messages.length === 1 ? refused.values().next().value : undefined;
+  if (only && canStepUp(principal)) throw only;
+  return refused;
 }

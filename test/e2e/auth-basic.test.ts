@@ -19,6 +19,7 @@ import {
   basic,
   bearerChallenge,
   cli,
+  connectWith,
   echoWith,
   initialize,
   LeakWatch,
@@ -123,7 +124,19 @@ describe('Basic behind a trusted proxy (listen.trustedProxies: [127.0.0.1])', ()
 
   it('lets a config user with a hash from the CLI connect with the real client', async () => {
     await echoWith(url, login('alice', PASSWORDS.alice), 'alice');
-    await echoWith(`${gw.url}/servers/everything/mcp`, login('bob', PASSWORDS.bob), 'bob');
+    // bob has only the default scopes (files:read, prompts:*): he connects and reads prompts, and
+    // the policy refuses him a tool.
+    const bob = await connectWith(`${gw.url}/servers/everything/mcp`, login('bob', PASSWORDS.bob));
+    try {
+      assert.ok((await bob.client.listPrompts()).prompts.length > 0);
+      assert.deepEqual((await bob.client.listTools()).tools, [], 'no tool is listed without a tool scope');
+      await assert.rejects(
+        bob.client.callTool({ name: 'echo', arguments: { message: 'bob' } }),
+        /needs the scope tools:read or everything:read/,
+      );
+    } finally {
+      await bob.close();
+    }
   });
 
   it('refuses no credentials with both challenges', async () => {

@@ -1,12 +1,22 @@
 /** What serves a principal's 2026-07-28 requests for one upstream, whatever revision the upstream speaks. */
+import type { Principal } from '../../auth/principal.js';
+import type { Gatekeeper } from '../../policy/gatekeeper.js';
 import type { JsonRpcRequest, RequestId } from '../jsonrpc.js';
 import type { Closeable } from '../session-registry.js';
 import type { ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
 
 export interface ModernBackend extends Closeable {
+  /** The policy for this backend's upstream; its catalog also serves x-mcp-header checks. */
+  readonly gatekeeper: Gatekeeper;
   discover(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void>;
-  call(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void>;
+  /** Relays a request the policy already allowed; list results are filtered for `principal`. */
+  call(
+    request: JsonRpcRequest,
+    envelope: ModernEnvelope,
+    exchange: ModernExchange,
+    principal: Principal,
+  ): Promise<void>;
   listen(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void>;
   /** The client cancelled the request with this id. */
   cancel(clientId: RequestId): void;

@@ -162,3 +162,12 @@ export function checkModernRequest(ctx: RequestContext): void {
 export function isModernVersionString(version: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= '2026-07-28';
 }
+
+/** The envelope of requests the gateway makes on its own (catalog listing): no client capabilities. */
+export function gatewayEnvelope(): Record<string, unknown> {
+  return {
+    [META.protocolVersion]: MODERN_REVISIONS[0],
+    [META.clientCapabilities]: {},
+    [META.clientInfo]: { name: 'portcullis', version: '0.1.0' },
+  };
+}

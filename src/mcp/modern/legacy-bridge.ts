@@ -14,8 +14,10 @@
  * call in flight on this principal's session (never to another principal's: sessions are theirs).
  */
 import { randomBytes } from 'node:crypto';
+import type { Principal } from '../../auth/principal.js';
 import { GatewayError, type RequestId, rpcError, toGatewayError } from '../../http/errors.js';
 import type { Logger } from '../../log/logger.js';
+import type { Gatekeeper } from '../../policy/gatekeeper.js';
 import {
   idKey,
   isRequest,
@@ -38,7 +40,6 @@ import {
   modernCapabilities,
   modernError,
 } from './results.js';
-import { ToolSchemas } from './tool-schemas.js';
 
 /** The only requests that may answer `input_required` (2026-07-28 MRTR). */
 const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -74,6 +75,7 @@ class BridgedCall {
     public exchange: ModernExchange,
     public envelope: ModernEnvelope,
     readonly progressKey: string | undefined,
+    public principal: Principal,
   ) {}
 }
 
@@ -85,6 +87,7 @@ interface Listener {
 
 export interface BridgeOptions {
   readonly principalId: string;
+  readonly gatekeeper: Gatekeeper;
   readonly link: UpstreamLink;
   readonly codec: RequestStateCodec;
   readonly cache: CachePolicy;
@@ -104,20 +107,12 @@ export class LegacyBridge implements ModernBackend {
   private lastActivity = Date.now();
   private upstreamLogLevel: string | undefined;
 
-  private readonly tools: ToolSchemas;
+  readonly gatekeeper: Gatekeeper;
 
   constructor(private readonly options: BridgeOptions) {
     this.principalId = options.principalId;
+    this.gatekeeper = options.gatekeeper;
     options.link.onServerMessage = (message) => this.fromUpstream(message);
-    this.tools = new ToolSchemas(async (cursor) => {
-      const answer = await options.link.request({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'tools/list',
-        params: cursor ? { cursor } : {},
-      }).response;
-      return 'result' in answer ? answer.result : {};
-    }, options.cache.maxTtlMs);
   }
 
   get upstream(): string {
@@ -191,10 +186,15 @@ export class LegacyBridge implements ModernBackend {
   }
 
   /** Relays one request; resumes a parked call when the request carries `requestState`. */
-  async call(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
+  async call(
+    request: JsonRpcRequest,
+    envelope: ModernEnvelope,
+    exchange: ModernExchange,
+    principal: Principal,
+  ): Promise<void> {
     this.lastActivity = Date.now();
     const state = request.params?.requestState;
-    if (typeof state === 'string') return this.resume(request, state, envelope, exchange);
+    if (typeof state === 'string') return this.resume(request, state, envelope, exchange, principal);
     if (request.params?.inputResponses !== undefined) {
       throw new GatewayError(
         400,
@@ -207,7 +207,7 @@ export class LegacyBridge implements ModernBackend {
     }
     if (request.method === 'tools/call') {
       // A 2025 upstream takes no headers, but what the client mirrored must still agree with the body.
-      const declared = await this.tools.declared(String(request.params?.name));
+      const declared = await this.gatekeeper.catalog.declared(String(request.params?.name));
       if (declared)
         checkMirrored(declared, request.params?.arguments as Params | undefined, envelope.paramHeaders);
     }
@@ -216,7 +216,15 @@ export class LegacyBridge implements ModernBackend {
     const upstream = this.options.link.request(forwarded);
     const token = (request.params?._meta as Params | undefined)?.progressToken;
     const progressKey = typeof token === 'string' || typeof token === 'number' ? idKey(token) : undefined;
-    const call = new BridgedCall(request.method, upstream, request.id, exchange, envelope, progressKey);
+    const call = new BridgedCall(
+      request.method,
+      upstream,
+      request.id,
+      exchange,
+      envelope,
+      progressKey,
+      principal,
+    );
     this.running.add(call);
     if (progressKey) this.byProgress.set(progressKey, call);
     this.watch(call, exchange);
@@ -283,6 +291,7 @@ export class LegacyBridge implements ModernBackend {
     state: string,
     envelope: ModernEnvelope,
     exchange: ModernExchange,
+    principal: Principal,
   ): Promise<void> {
     const claims = await this.options.codec.open(state, this.principalId, this.upstream);
     const call = this.parked.get(claims.call);
@@ -302,6 +311,7 @@ export class LegacyBridge implements ModernBackend {
     call.clientId = request.id;
     call.exchange = exchange;
     call.envelope = envelope;
+    call.principal = principal;
     this.running.add(call);
     this.watch(call, exchange);
     const answers = (request.params?.inputResponses ?? {}) as Params;
@@ -344,7 +354,11 @@ export class LegacyBridge implements ModernBackend {
       return {
         jsonrpc: '2.0',
         id: call.clientId,
-        result: completeResult(call.method, response.result, this.options.cache),
+        result: completeResult(
+          call.method,
+          this.gatekeeper.filter(call.method, response.result, call.principal),
+          this.options.cache,
+        ),
       };
     }
     return { jsonrpc: '2.0', id: call.clientId, error: modernError(response.error) };

@@ -10,12 +10,12 @@
  * - 2026-only result fields are removed before the 2025 client sees them.
  */
 import type { Logger } from '../../log/logger.js';
+import { ToolCatalog } from '../../policy/catalog.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, Params, RequestId } from '../jsonrpc.js';
 import { SESSION_REVISIONS } from '../protocol-version.js';
 import type { SessionUpstream, UpstreamCall, UpstreamLink } from '../upstream-link.js';
 import { META, MODERN_REVISIONS } from './envelope.js';
 import { deriveHeaders } from './param-headers.js';
-import { ToolSchemas } from './tool-schemas.js';
 
 /** The SDK's own bridge allows 8 rounds; a server that keeps asking is refused after that. */
 const MAX_ROUNDS = 8;
@@ -38,7 +38,7 @@ export class ModernUpstreamAdapter implements SessionUpstream {
   private readonly asked = new Map<RequestId, Asked>();
   private readonly resourceListens = new Map<string, number>();
   private listChangedListen: number | undefined;
-  private readonly tools: ToolSchemas;
+  private readonly tools: ToolCatalog;
 
   constructor(
     private readonly link: UpstreamLink,
@@ -46,7 +46,7 @@ export class ModernUpstreamAdapter implements SessionUpstream {
     maxCatalogAgeMs: number,
   ) {
     link.onServerMessage = (message) => this.fromUpstream(message);
-    this.tools = new ToolSchemas(async (cursor) => {
+    this.tools = new ToolCatalog(async (cursor) => {
       const params = { ...(cursor ? { cursor } : {}), _meta: this.envelope() };
       const answer = await link.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
       return 'result' in answer ? answer.result : {};

@@ -6,8 +6,10 @@
  * bounded ttl) and the subscription ids of listen streams (the upstream knows the link's ids).
  */
 
+import type { Principal } from '../../auth/principal.js';
 import { rpcError, toGatewayError } from '../../http/errors.js';
 import type { Logger } from '../../log/logger.js';
+import type { Gatekeeper } from '../../policy/gatekeeper.js';
 import {
   idKey,
   isRequest,
@@ -23,7 +25,6 @@ import { META, MODERN_REVISIONS, type ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
 import { checkMirrored, deriveHeaders } from './param-headers.js';
 import { type CachePolicy, completeResult, httpStatusFor } from './results.js';
-import { ToolSchemas } from './tool-schemas.js';
 
 interface Running {
   readonly handle: number;
@@ -32,10 +33,13 @@ interface Running {
   readonly envelope: ModernEnvelope;
   readonly exchange: ModernExchange;
   readonly progressKey: string | undefined;
+  /** Whose lists to filter; undefined for server/discover, which lists nothing. */
+  readonly principal: Principal | undefined;
 }
 
 export interface PassthroughOptions {
   readonly principalId: string;
+  readonly gatekeeper: Gatekeeper;
   readonly link: UpstreamLink;
   readonly cache: CachePolicy;
   readonly logger: Logger;
@@ -47,24 +51,13 @@ export class ModernPassthrough implements ModernBackend {
   private readonly byProgress = new Map<string, Running>();
   private readonly listeners = new Map<number, { clientId: RequestId; exchange: ModernExchange }>();
   private lastActivity = Date.now();
-  private readonly tools: ToolSchemas;
+  readonly gatekeeper: Gatekeeper;
 
   constructor(private readonly options: PassthroughOptions) {
     this.principalId = options.principalId;
+    this.gatekeeper = options.gatekeeper;
     options.link.onServerMessage = (message) => this.fromUpstream(message);
-    this.tools = new ToolSchemas(async (cursor) => {
-      const answer = await options.link.request({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'tools/list',
-        params: { ...(cursor ? { cursor } : {}), _meta: this.lastEnvelopeMeta },
-      }).response;
-      return 'result' in answer ? answer.result : {};
-    }, options.cache.maxTtlMs);
   }
-
-  /** The envelope of the latest request: the catalog is fetched as this principal's client would. */
-  private lastEnvelopeMeta: Params = {};
 
   get upstream(): string {
     return this.options.link.name;
@@ -79,12 +72,16 @@ export class ModernPassthrough implements ModernBackend {
   }
 
   discover(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
-    return this.call(request, envelope, exchange);
+    return this.call(request, envelope, exchange, undefined);
   }
 
-  async call(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
+  async call(
+    request: JsonRpcRequest,
+    envelope: ModernEnvelope,
+    exchange: ModernExchange,
+    principal: Principal | undefined,
+  ): Promise<void> {
     this.lastActivity = Date.now();
-    this.lastEnvelopeMeta = envelopeMeta(request);
     const headers =
       request.method === 'tools/call' ? await this.paramHeadersFor(request, envelope) : undefined;
     const { handle, response } = this.options.link.request(request, headers ? { headers } : {});
@@ -97,6 +94,7 @@ export class ModernPassthrough implements ModernBackend {
       envelope,
       exchange,
       progressKey,
+      principal,
     };
     this.running.set(handle, entry);
     if (progressKey) this.byProgress.set(progressKey, entry);
@@ -159,7 +157,7 @@ export class ModernPassthrough implements ModernBackend {
     request: JsonRpcRequest,
     envelope: ModernEnvelope,
   ): Promise<Record<string, string> | undefined> {
-    const declared = await this.tools.declared(String(request.params?.name));
+    const declared = await this.gatekeeper.catalog.declared(String(request.params?.name));
     if (!declared || declared.length === 0) return undefined;
     const args = request.params?.arguments as Params | undefined;
     checkMirrored(declared, args, envelope.paramHeaders);
@@ -177,7 +175,10 @@ export class ModernPassthrough implements ModernBackend {
     }
     let result = answer.result;
     if (result.resultType === undefined || result.resultType === 'complete') {
-      result = completeResult(entry.method, result, this.options.cache);
+      const visible = entry.principal
+        ? this.gatekeeper.filter(entry.method, result, entry.principal)
+        : result;
+      result = completeResult(entry.method, visible, this.options.cache);
       if (entry.method === 'server/discover' && Array.isArray(result.supportedVersions)) {
         result.supportedVersions = result.supportedVersions.filter((v) =>
           (MODERN_REVISIONS as readonly unknown[]).includes(v),
@@ -237,11 +238,4 @@ export class ModernPassthrough implements ModernBackend {
     const retagged = { ...body, _meta: { ...meta, [META.subscriptionId]: clientId } };
     return ('result' in message ? { ...message, result: retagged } : { ...message, params: retagged }) as T;
   }
-}
-
-function envelopeMeta(request: JsonRpcRequest): Params {
-  const meta = (request.params?._meta as Params | undefined) ?? {};
-  return Object.fromEntries(
-    Object.entries(meta).filter(([key]) => key.startsWith('io.modelcontextprotocol/')),
-  );
 }

@@ -3,12 +3,17 @@
  * 2025 upstream session the gateway keeps for them (opened on first use, closed when idle).
  * Methods the revision removed are refused with 404 -32601 as it requires.
  */
+
+import type { Principal } from '../../auth/principal.js';
 import type { RequestContext } from '../../http/context.js';
-import { GatewayError } from '../../http/errors.js';
+import { GatewayError, rpcError } from '../../http/errors.js';
+import { resourceMetadataUrl } from '../../http/resource-url.js';
+import { canStepUp } from '../../policy/gatekeeper.js';
 import { isNotification, isResponse, type JsonRpcRequest } from '../jsonrpc.js';
 import type { SessionRegistry } from '../session-registry.js';
 import type { ModernBackend } from './backend.js';
 import { ModernExchange } from './exchange.js';
+import { modernError } from './results.js';
 
 /** 2025 methods that 2026-07-28 removed (sessions, handshake, per-session settings). */
 const REMOVED = new Set([
@@ -21,20 +26,20 @@ const REMOVED = new Set([
 
 export interface ModernRelayOptions {
   readonly bridges: SessionRegistry<ModernBackend>;
-  readonly openBridge: (upstream: string, principalId: string) => Promise<ModernBackend>;
+  readonly openBridge: (upstream: string, principal: Principal) => Promise<ModernBackend>;
 }
 
 export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) => Promise<void> {
   const opening = new Map<string, Promise<ModernBackend>>();
 
-  const bridgeFor = (principalId: string, upstream: string): Promise<ModernBackend> => {
-    const key = `${principalId}\0${upstream}`;
-    const existing = options.bridges.get(key, principalId);
+  const bridgeFor = (principal: Principal, upstream: string): Promise<ModernBackend> => {
+    const key = `${principal.id}\0${upstream}`;
+    const existing = options.bridges.get(key, principal.id);
     if (existing) return Promise.resolve(existing);
     let pending = opening.get(key);
     if (!pending) {
       pending = options
-        .openBridge(upstream, principalId)
+        .openBridge(upstream, principal)
         .then((bridge) => {
           options.bridges.add(bridge);
           return bridge;
@@ -75,19 +80,58 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
         rpcCode: -32601,
       });
     }
-    const bridge = await bridgeFor(principal.id, ctx.endpoint.upstream);
+    const bridge = await bridgeFor(principal, ctx.endpoint.upstream);
+    const refusal = await bridge.gatekeeper.refusal(
+      request,
+      principal,
+      resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
+    );
+    if (refusal) {
+      if (canStepUp(principal)) throw refusal;
+      new ModernExchange(ctx.res, ctx.requestId, false).answer({
+        jsonrpc: '2.0',
+        id: request.id,
+        error: modernError(rpcError(refusal, ctx.requestId)),
+      });
+      return;
+    }
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     switch (request.method) {
       case 'server/discover':
         await bridge.discover(request, envelope, new ModernExchange(ctx.res, ctx.requestId, false));
         return;
       case 'subscriptions/listen':
-        await bridge.listen(request, envelope, new ModernExchange(ctx.res, ctx.requestId, true));
+        await bridge.listen(
+          visibleSubscriptions(request, bridge, principal),
+          envelope,
+          new ModernExchange(ctx.res, ctx.requestId, true),
+        );
         return;
       default: {
         const streaming = meta?.progressToken !== undefined || envelope.logLevel !== undefined;
-        await bridge.call(request, envelope, new ModernExchange(ctx.res, ctx.requestId, streaming));
+        await bridge.call(
+          request,
+          envelope,
+          new ModernExchange(ctx.res, ctx.requestId, streaming),
+          principal,
+        );
       }
     }
+  };
+}
+
+/** A listen request asking only for the resource subscriptions the principal may read. */
+function visibleSubscriptions(
+  request: JsonRpcRequest,
+  backend: ModernBackend,
+  principal: Principal,
+): JsonRpcRequest {
+  const notifications = request.params?.notifications as Record<string, unknown> | undefined;
+  const uris = notifications?.resourceSubscriptions;
+  if (!Array.isArray(uris)) return request;
+  const allowed = uris.filter((uri) => typeof uri === 'string' && backend.gatekeeper.mayRead(uri, principal));
+  return {
+    ...request,
+    params: { ...request.params, notifications: { ...notifications, resourceSubscriptions: allowed } },
   };
 }

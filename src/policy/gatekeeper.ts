@@ -1,0 +1,173 @@
+/**
+ * The policy applied to traffic with one upstream: which requests may pass, and what the lists
+ * they get back may show — both through the same Policy decision, for the principal of each
+ * request (a token may carry more scopes after a step-up, on the same session).
+ */
+import type { Principal } from '../auth/principal.js';
+import { GatewayError } from '../http/errors.js';
+import type { JsonRpcRequest, Params } from '../mcp/jsonrpc.js';
+import type { ToolCatalog } from './catalog.js';
+import type { Decision, Policy } from './policy.js';
+import type { ScopeSet } from './scopes.js';
+
+/** JSON-RPC code for a denied request (implementation-defined range; 2026 clients get -32603). */
+export const FORBIDDEN = -32003;
+
+/** Principals that can obtain more scopes by authorizing again (MCP step-up authorization). */
+const STEP_UP_KINDS = new Set(['oauth', 'jwt']);
+
+const LISTS: Readonly<Record<string, { readonly field: string; readonly key: string }>> = {
+  'tools/list': { field: 'tools', key: 'name' },
+  'resources/list': { field: 'resources', key: 'uri' },
+  'resources/templates/list': { field: 'resourceTemplates', key: 'uriTemplate' },
+  'prompts/list': { field: 'prompts', key: 'name' },
+};
+
+export interface GatekeeperOptions {
+  readonly policy: Policy;
+  readonly upstream: string;
+  readonly catalog: ToolCatalog;
+}
+
+export class Gatekeeper {
+  readonly catalog: ToolCatalog;
+
+  constructor(private readonly options: GatekeeperOptions) {
+    this.catalog = options.catalog;
+  }
+
+  /** The refusal for `request`, or undefined when the policy lets it pass (or does not govern it). */
+  async refusal(
+    request: JsonRpcRequest,
+    principal: Principal,
+    resourceMetadata: string,
+  ): Promise<GatewayError | undefined> {
+    const decision = await this.decide(request, this.options.policy.scopesOf(principal));
+    return decision && !decision.allowed
+      ? this.denied(request, decision, principal, resourceMetadata)
+      : undefined;
+  }
+
+  /** Whether the principal may read (and so subscribe to) the resource at `uri`. */
+  mayRead(uri: string, principal: Principal): boolean {
+    return this.options.policy.decideResource(
+      this.options.policy.scopesOf(principal),
+      this.options.upstream,
+      uri,
+    ).allowed;
+  }
+
+  /** A list result with only what the principal may use (pagination cursors kept as they are). */
+  filter(method: string, result: Params, principal: Principal): Params {
+    const list = LISTS[method];
+    if (!list || !Array.isArray(result[list.field])) return result;
+    if (method === 'tools/list') this.catalog.observe(result);
+    const { policy, upstream } = this.options;
+    const scopes = policy.scopesOf(principal);
+    const items = (result[list.field] as unknown[]).filter((item) => {
+      if (item === null || typeof item !== 'object') return false;
+      const value = (item as Params)[list.key];
+      if (typeof value !== 'string') return false;
+      switch (method) {
+        case 'tools/list': {
+          const entry = {
+            name: value,
+            inputSchema: (item as Params).inputSchema,
+            annotations: ((item as Params).annotations as Params | undefined) ?? {},
+          };
+          return policy.decideTool(scopes, upstream, value, entry).allowed;
+        }
+        case 'prompts/list':
+          return policy.decidePrompt(scopes, upstream, value).allowed;
+        default:
+          return policy.decideResource(scopes, upstream, value).allowed;
+      }
+    });
+    return { ...result, [list.field]: items };
+  }
+
+  private async decide(request: JsonRpcRequest, scopes: ScopeSet): Promise<Decision | undefined> {
+    const { policy, upstream } = this.options;
+    const params = request.params ?? {};
+    switch (request.method) {
+      case 'tools/call': {
+        const name = String(params.name);
+        return policy.decideTool(scopes, upstream, name, await this.catalog.tool(name));
+      }
+      case 'resources/read':
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        return policy.decideResource(scopes, upstream, String(params.uri));
+      case 'prompts/get':
+        return policy.decidePrompt(scopes, upstream, String(params.name));
+      case 'completion/complete': {
+        const ref = (params.ref ?? {}) as Params;
+        if (ref.type === 'ref/prompt') return policy.decidePrompt(scopes, upstream, String(ref.name));
+        return policy.decideResource(scopes, upstream, String(ref.uri));
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private denied(
+    request: JsonRpcRequest,
+    decision: Decision,
+    principal: Principal,
+    resourceMetadata: string,
+  ): GatewayError {
+    const { upstream } = this.options;
+    const what = describe(request);
+    if (decision.rule === 'readOnly') {
+      return new GatewayError(
+        403,
+        'forbidden',
+        `${what} is refused: it is not read-only and this gateway serves '${upstream}' read-only`,
+        { rpcCode: FORBIDDEN },
+      );
+    }
+    if (decision.rule === 'unknown tool') {
+      return new GatewayError(
+        403,
+        'forbidden',
+        `${what} is refused: upstream '${upstream}' does not offer that tool`,
+        { rpcCode: FORBIDDEN },
+      );
+    }
+    const needs = decision.missing.map((alternatives) => alternatives.join(' or ')).join(', and ');
+    const headers: Record<string, string> = canStepUp(principal)
+      ? {
+          'www-authenticate': `Bearer error="insufficient_scope", scope="${decision.required.join(' ')}", resource_metadata="${resourceMetadata}"`,
+        }
+      : {};
+    return new GatewayError(
+      403,
+      'insufficient_scope',
+      `${what} needs the scope ${needs}, which this caller does not have`,
+      {
+        rpcCode: FORBIDDEN,
+        headers,
+        data: { requiredScopes: decision.required, missingScopes: decision.missing },
+      },
+    );
+  }
+}
+
+/** Principals for whom a denial is HTTP 403 with an insufficient_scope challenge (MCP step-up). */
+export function canStepUp(principal: Principal): boolean {
+  return STEP_UP_KINDS.has(principal.kind);
+}
+
+function describe(request: JsonRpcRequest): string {
+  const params = request.params ?? {};
+  switch (request.method) {
+    case 'tools/call':
+      return `tool '${String(params.name)}'`;
+    case 'prompts/get':
+      return `prompt '${String(params.name)}'`;
+    case 'completion/complete':
+      return 'this completion';
+    default:
+      return `resource '${String(params.uri)}'`;
+  }
+}

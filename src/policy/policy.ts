@@ -1,0 +1,150 @@
+/**
+ * The one decision for lists and calls: whether a principal may use a tool, resource or prompt.
+ * The same function filters tools/list, resources/list, resources/templates/list and prompts/list
+ * and decides tools/call, resources/read, resources/subscribe and prompts/get, so a tool that is
+ * hidden can never be called and a tool that is shown can.
+ *
+ * Requirements are a list of scope alternatives, all of which must be met:
+ * - a tool's class: read → tools:read | <upstream>:read; write → tools:write | <upstream>:write;
+ *   destructive → the write requirement and tools:destructive | <upstream>:destructive;
+ * - resources → resources:read | <upstream>:read; prompts → prompts:read | <upstream>:read;
+ * - every matching rule adds each scope it requires.
+ * Read-only mode denies every tool that is not read; a tool the upstream does not list is denied.
+ */
+import type { Principal } from '../auth/principal.js';
+import { DEFAULT_ROLES, type PolicyConfig, type ToolPolicy } from '../config/policy-schema.js';
+import type { ToolEntry } from './catalog.js';
+import { globToRegExp, matchesAny } from './glob.js';
+import { effectiveScopes, type ScopeSet } from './scopes.js';
+
+export type ToolClass = 'read' | 'write' | 'destructive';
+export type ItemKind = 'tool' | 'resource' | 'prompt';
+
+export interface Decision {
+  readonly allowed: boolean;
+  /** Each unmet requirement, as the scopes any one of which would meet it. */
+  readonly missing: readonly (readonly string[])[];
+  /** The scopes the operation needs (one per requirement), for a step-up challenge. */
+  readonly required: readonly string[];
+  /** What decided, for explain and audit: "readOnly", "unknown tool", "class write + rule 2". */
+  readonly rule: string;
+}
+
+interface CompiledRule {
+  readonly index: number;
+  readonly tools: readonly RegExp[];
+  readonly resources: readonly RegExp[];
+  readonly prompts: readonly RegExp[];
+  readonly upstreams: ReadonlySet<string> | undefined;
+  readonly require: readonly string[];
+}
+
+export class Policy {
+  readonly readOnly: boolean;
+  readonly roles: Readonly<Record<string, readonly string[]>>;
+  private readonly rules: readonly CompiledRule[];
+  private readonly tools: Readonly<Record<string, ToolPolicy>>;
+
+  constructor(config: PolicyConfig) {
+    this.readOnly = config.readOnly;
+    this.roles = config.roles ?? DEFAULT_ROLES;
+    this.tools = config.tools;
+    this.rules = config.rules.map((rule, index) => ({
+      index: index + 1,
+      tools: (rule.tools ?? []).map(globToRegExp),
+      resources: (rule.resources ?? []).map(globToRegExp),
+      prompts: (rule.prompts ?? []).map(globToRegExp),
+      upstreams: rule.upstreams ? new Set(rule.upstreams) : undefined,
+      require: rule.require,
+    }));
+  }
+
+  scopesOf(principal: Principal): ScopeSet {
+    return effectiveScopes(principal.scopes, principal.roles ?? [], this.roles);
+  }
+
+  toolPolicy(upstream: string, tool: string): ToolPolicy | undefined {
+    const key = `${upstream}.${tool}`;
+    return Object.hasOwn(this.tools, key) ? this.tools[key] : undefined;
+  }
+
+  /** Read only when the upstream (or the config) says readOnlyHint; destructive unless told otherwise. */
+  toolClass(upstream: string, tool: ToolEntry): ToolClass {
+    const override = this.toolPolicy(upstream, tool.name);
+    const readOnly = override?.readOnly ?? tool.annotations.readOnlyHint === true;
+    if (readOnly) return 'read';
+    // MCP: destructiveHint defaults to true for a tool that is not read-only.
+    const destructive = override?.destructive ?? tool.annotations.destructiveHint !== false;
+    return destructive ? 'destructive' : 'write';
+  }
+
+  decideTool(scopes: ScopeSet, upstream: string, name: string, tool: ToolEntry | undefined): Decision {
+    if (!tool) return deny('unknown tool');
+    const cls = this.toolClass(upstream, tool);
+    if (this.readOnly && cls !== 'read') return deny('readOnly');
+    const groups = [
+      [`tools:${cls === 'read' ? 'read' : 'write'}`, `${upstream}:${cls === 'read' ? 'read' : 'write'}`],
+    ];
+    if (cls === 'destructive') groups.push(['tools:destructive', `${upstream}:destructive`]);
+    return this.decide(scopes, upstream, 'tool', `${upstream}.${name}`, groups, `class ${cls}`);
+  }
+
+  decideResource(scopes: ScopeSet, upstream: string, uri: string): Decision {
+    return this.decide(
+      scopes,
+      upstream,
+      'resource',
+      uri,
+      [['resources:read', `${upstream}:read`]],
+      'resources',
+    );
+  }
+
+  decidePrompt(scopes: ScopeSet, upstream: string, name: string): Decision {
+    return this.decide(
+      scopes,
+      upstream,
+      'prompt',
+      `${upstream}.${name}`,
+      [['prompts:read', `${upstream}:read`]],
+      'prompts',
+    );
+  }
+
+  /** Scopes named by rules or roles: the vocabulary, for scopes_supported and startup checks. */
+  vocabulary(upstreams: readonly string[]): string[] {
+    const scopes = new Set<string>([
+      'tools:read',
+      'tools:write',
+      'tools:destructive',
+      'resources:read',
+      'prompts:read',
+    ]);
+    for (const u of upstreams) for (const s of ['read', 'write', 'destructive']) scopes.add(`${u}:${s}`);
+    for (const rule of this.rules) for (const s of rule.require) scopes.add(s);
+    return [...scopes];
+  }
+
+  private decide(
+    scopes: ScopeSet,
+    upstream: string,
+    kind: ItemKind,
+    subject: string,
+    groups: string[][],
+    base: string,
+  ): Decision {
+    const matched = this.rules.filter((rule) => {
+      if (rule.upstreams && !rule.upstreams.has(upstream)) return false;
+      const patterns = kind === 'tool' ? rule.tools : kind === 'resource' ? rule.resources : rule.prompts;
+      return matchesAny(patterns, subject);
+    });
+    const all = [...groups, ...matched.flatMap((rule) => rule.require.map((scope) => [scope]))];
+    const missing = all.filter((alternatives) => !alternatives.some((s) => scopes.holds(s)));
+    const rule = [base, ...matched.map((r) => `rule ${r.index}`)].join(' + ');
+    return { allowed: missing.length === 0, missing, required: all.map((g) => g[0] as string), rule };
+  }
+}
+
+function deny(rule: string): Decision {
+  return { allowed: false, missing: [], required: [], rule };
+}
