@@ -20,6 +20,7 @@ export const RPC = {
 
 export type ErrorCode =
   | 'unauthorized'
+  | 'invalid_arguments'
   | 'insufficient_scope'
   | 'forbidden'
   | 'invalid_token'

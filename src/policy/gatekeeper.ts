@@ -43,9 +43,26 @@ export class Gatekeeper {
     resourceMetadata: string,
   ): Promise<GatewayError | undefined> {
     const decision = await this.decide(request, this.options.policy.scopesOf(principal));
-    return decision && !decision.allowed
-      ? this.denied(request, decision, principal, resourceMetadata)
-      : undefined;
+    if (decision && !decision.allowed) return this.denied(request, decision, principal, resourceMetadata);
+    if (request.method === 'tools/call') return this.checkArguments(request);
+    return undefined;
+  }
+
+  /** The tool's argument guards, run once the policy allowed the call. */
+  private async checkArguments(request: JsonRpcRequest): Promise<GatewayError | undefined> {
+    const name = String(request.params?.name);
+    const guards = this.options.policy.guardsFor(this.options.upstream, name);
+    if (!guards) return undefined;
+    try {
+      await guards.check(
+        request.params?.arguments as Params | undefined,
+        (await this.catalog.tool(name))?.inputSchema,
+      );
+      return undefined;
+    } catch (err) {
+      if (err instanceof GatewayError) return err;
+      throw err;
+    }
   }
 
   /** Whether the principal may read (and so subscribe to) the resource at `uri`. */

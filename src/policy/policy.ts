@@ -15,6 +15,7 @@ import type { Principal } from '../auth/principal.js';
 import { DEFAULT_ROLES, type PolicyConfig, type ToolPolicy } from '../config/policy-schema.js';
 import type { ToolEntry } from './catalog.js';
 import { globToRegExp, matchesAny } from './glob.js';
+import { ArgumentGuards } from './guards.js';
 import { effectiveScopes, type ScopeSet } from './scopes.js';
 
 export type ToolClass = 'read' | 'write' | 'destructive';
@@ -44,6 +45,7 @@ export class Policy {
   readonly roles: Readonly<Record<string, readonly string[]>>;
   private readonly rules: readonly CompiledRule[];
   private readonly tools: Readonly<Record<string, ToolPolicy>>;
+  private readonly guards = new Map<string, ArgumentGuards>();
 
   constructor(config: PolicyConfig) {
     this.readOnly = config.readOnly;
@@ -66,6 +68,19 @@ export class Policy {
   toolPolicy(upstream: string, tool: string): ToolPolicy | undefined {
     const key = `${upstream}.${tool}`;
     return Object.hasOwn(this.tools, key) ? this.tools[key] : undefined;
+  }
+
+  /** The argument guards configured for a tool, if any (built once: roots are resolved then). */
+  guardsFor(upstream: string, tool: string): ArgumentGuards | undefined {
+    const key = `${upstream}.${tool}`;
+    const config = this.toolPolicy(upstream, tool);
+    if (!config) return undefined;
+    let guards = this.guards.get(key);
+    if (!guards) {
+      guards = new ArgumentGuards(tool, config);
+      this.guards.set(key, guards);
+    }
+    return guards;
   }
 
   /** Read only when the upstream (or the config) says readOnlyHint; destructive unless told otherwise. */
