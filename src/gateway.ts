@@ -163,6 +163,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     publicUrl,
     readiness: () => ({
       status: 'ready',
+      readOnly: config.policy.readOnly,
       sessions: sessions.size + bridges.size,
       upstreams: Object.fromEntries(names.map((n) => [n, { transport: describe(n).transport }])),
     }),
@@ -174,9 +175,17 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       publicUrl: publicUrl.href,
       upstreams: Object.fromEntries(names.map((n) => [n, describe(n)])),
       auth: config.auth.none ? 'none' : authMethods(config.auth),
+      policy: {
+        readOnly: config.policy.readOnly,
+        rules: config.policy.rules.length,
+        guardedTools: Object.keys(config.policy.tools).length,
+      },
     },
     'portcullis started',
   );
+  if (config.policy.readOnly) {
+    logger.warn('read-only mode: tools that are not read-only are removed from every catalog and refused');
+  }
   if (config.auth.none) {
     logger.warn(
       'authentication is OFF (auth.none): anyone who can reach this loopback port can use every upstream',

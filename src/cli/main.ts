@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerCheckConfig } from './check-config.js';
 import { registerKeys } from './keys.js';
+import { registerPolicy } from './policy.js';
 import { registerStart } from './start.js';
 import { registerUsers } from './users.js';
 
@@ -15,6 +16,7 @@ const program = new Command()
 registerStart(program);
 registerCheckConfig(program);
 registerKeys(program);
+registerPolicy(program);
 registerUsers(program);
 
 await program.parseAsync(process.argv);

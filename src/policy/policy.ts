@@ -126,6 +126,22 @@ export class Policy {
     );
   }
 
+  /** The numbers of rules whose patterns match nothing in `names` (tool/prompt `<u>.<n>`, resource URIs). */
+  unusedRules(
+    upstream: string,
+    names: { tools: string[]; resources: string[]; prompts: string[] },
+  ): number[] {
+    return this.rules
+      .filter((rule) => !rule.upstreams || rule.upstreams.has(upstream))
+      .filter(
+        (rule) =>
+          !names.tools.some((n) => matchesAny(rule.tools, `${upstream}.${n}`)) &&
+          !names.resources.some((n) => matchesAny(rule.resources, n)) &&
+          !names.prompts.some((n) => matchesAny(rule.prompts, `${upstream}.${n}`)),
+      )
+      .map((rule) => rule.index);
+  }
+
   /** Scopes named by rules or roles: the vocabulary, for scopes_supported and startup checks. */
   vocabulary(upstreams: readonly string[]): string[] {
     const scopes = new Set<string>([

@@ -1,0 +1,125 @@
+/**
+ * `portcullis policy explain`: starts each upstream as the gateway would, lists what it offers,
+ * and prints for every tool, resource and prompt whether the given caller may use it and which
+ * rule decided — so an operator can check a deployment before opening it.
+ */
+import type { Command } from 'commander';
+import { ApiKeys } from '../auth/api-keys.js';
+import type { UpstreamConfig } from '../config/schema.js';
+import { connectorFor } from '../gateway.js';
+import { createLogger } from '../log/logger.js';
+import { explainUpstream, formatExplained } from '../policy/explain.js';
+import { inspectUpstream } from '../policy/inspect.js';
+import { Policy } from '../policy/policy.js';
+import { openStore } from '../store/open.js';
+import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+
+interface ExplainOptions {
+  config: string;
+  scopes?: string;
+  roles?: string;
+  key?: string;
+  user?: string;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`portcullis: ${message}\n`);
+  process.exit(1);
+}
+
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export function registerPolicy(program: Command): void {
+  const policy = program.command('policy').description('inspect the authorization policy');
+  policy
+    .command('explain')
+    .description(
+      'print, for every tool, resource and prompt of each upstream, allowed or denied and the rule that decided',
+    )
+    .option('--scopes <list>', 'explain for a caller holding these comma-separated scopes')
+    .option('--roles <list>', 'and these roles')
+    .option('--key <id>', 'explain for the API key with this id (keys list)')
+    .option('--user <name>', 'explain for this Basic user')
+    .option(...CONFIG_OPTION)
+    .action(async (options: ExplainOptions) => {
+      const { config, baseDir, secrets } = loadOrExit(options.config);
+      const rules = new Policy(config.policy);
+      const subject = await callerScopes(options, config, baseDir);
+      const scopes = rules.scopesOf({
+        id: 'explain',
+        kind: 'api-key',
+        name: 'explain',
+        scopes: subject.scopes,
+        roles: subject.roles,
+      });
+      // Upstream logs (child stderr) go to stderr so the explanation on stdout stays readable.
+      const logger = createLogger({ level: 'warn', secrets, destination: process.stderr });
+      process.stdout.write(
+        `Caller: ${subject.label}${config.policy.readOnly ? ' (read-only mode)' : ''}\n\n`,
+      );
+      const unused = new Map<number, number>();
+      const names = Object.keys(config.upstreams);
+      for (const name of names) {
+        const upstream = config.upstreams[name] as UpstreamConfig;
+        const offer = await inspectUpstream(
+          name,
+          connectorFor(name, upstream, baseDir, logger),
+          upstream.protocol === '2026-07-28',
+          logger,
+        ).catch((err: Error) => fail(`upstream '${name}' could not be listed: ${err.message}`));
+        process.stdout.write(`${formatExplained(name, explainUpstream(rules, scopes, name, offer))}\n\n`);
+        const seen = {
+          tools: offer.tools.map((t) => String(t.name)),
+          resources: [
+            ...offer.resources.map((r) => String(r.uri)),
+            ...offer.resourceTemplates.map((r) => String(r.uriTemplate)),
+          ],
+          prompts: offer.prompts.map((p) => String(p.name)),
+        };
+        for (const index of rules.unusedRules(name, seen)) unused.set(index, (unused.get(index) ?? 0) + 1);
+      }
+      for (const [index, count] of unused) {
+        if (count === names.length)
+          process.stdout.write(`warning: policy.rules[${index - 1}] matches nothing any upstream offers\n`);
+      }
+    });
+}
+
+async function callerScopes(
+  options: ExplainOptions,
+  config: ReturnType<typeof loadOrExit>['config'],
+  baseDir: string,
+): Promise<{ scopes: string[]; roles: string[]; label: string }> {
+  if (options.key) {
+    if (!config.auth.apiKeys) fail('API keys are not enabled in this config');
+    const { store, secret } = openStore(config, baseDir);
+    const keys = new ApiKeys(store.apiKeys, secret);
+    const record = (await keys.list()).find((k) => k.id === options.key);
+    await keys.close();
+    await store.close();
+    if (!record) fail(`no key with id ${options.key} — see: npx portcullis keys list`);
+    return {
+      scopes: [...record.scopes],
+      roles: [],
+      label: `API key ${record.id} "${record.name}" [${record.scopes.join(', ')}]`,
+    };
+  }
+  if (options.user) {
+    const users = config.auth.basic?.users ?? {};
+    const user = Object.hasOwn(users, options.user) ? users[options.user] : undefined;
+    if (!user) fail(`no Basic user named ${options.user} in auth.basic.users`);
+    const scopes = user.scopes ?? config.auth.defaultScopes;
+    return { scopes, roles: [], label: `Basic user ${options.user} [${scopes.join(', ')}]` };
+  }
+  const scopes = list(options.scopes);
+  const roles = list(options.roles);
+  return {
+    scopes,
+    roles,
+    label: `scopes [${scopes.join(', ')}]${roles.length > 0 ? ` roles [${roles.join(', ')}]` : ''}`,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Lists everything an upstream offers (tools, resources, resource templates, prompts), as a client
+ * that declares every capability would see it: for `policy explain` and the start-up policy check.
+ */
+
+import type { Logger } from '../log/logger.js';
+import type { Params } from '../mcp/jsonrpc.js';
+import { gatewayEnvelope } from '../mcp/modern/envelope.js';
+import { UpstreamLink } from '../mcp/upstream-link.js';
+import type { Connector } from '../upstream/connection.js';
+
+export interface UpstreamOffer {
+  readonly tools: Params[];
+  readonly resources: Params[];
+  readonly resourceTemplates: Params[];
+  readonly prompts: Params[];
+}
+
+const LISTS = [
+  ['tools/list', 'tools'],
+  ['resources/list', 'resources'],
+  ['resources/templates/list', 'resourceTemplates'],
+  ['prompts/list', 'prompts'],
+] as const;
+const MAX_PAGES = 100;
+
+export async function inspectUpstream(
+  name: string,
+  connector: Connector,
+  modern: boolean,
+  logger: Logger,
+): Promise<UpstreamOffer> {
+  const link = new UpstreamLink({
+    name,
+    connector,
+    timeoutMs: 30_000,
+    restart: { initialDelay: 250, maxDelay: 1000 },
+    logger,
+  });
+  await link.start();
+  try {
+    const meta = modern ? { _meta: gatewayEnvelope() } : {};
+    const ask = async (method: string, params: Params = {}): Promise<Params> => {
+      const answer = await link.request({ jsonrpc: '2.0', id: 0, method, params: { ...params, ...meta } })
+        .response;
+      return 'result' in answer ? answer.result : {};
+    };
+    let capabilities: Params;
+    if (modern) {
+      capabilities = ((await ask('server/discover')).capabilities as Params | undefined) ?? {};
+    } else {
+      const init = await ask('initialize', {
+        protocolVersion: '2025-11-25',
+        capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} },
+        clientInfo: { name: 'portcullis-inspect', version: '0.1.0' },
+      });
+      capabilities = (init.capabilities as Params | undefined) ?? {};
+      link.notify({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    }
+    const offer: Record<string, Params[]> = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+    for (const [method, field] of LISTS) {
+      const capability = field === 'resourceTemplates' ? 'resources' : field;
+      if (!capabilities[capability]) continue;
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await ask(method, cursor ? { cursor } : {});
+        offer[field]?.push(...((result[field] as Params[] | undefined) ?? []));
+        cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
+        if (!cursor) break;
+      }
+    }
+    return offer as unknown as UpstreamOffer;
+  } finally {
+    await link.close();
+  }
+}
