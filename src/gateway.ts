@@ -23,6 +23,7 @@ import { mcpPipeline } from './pipeline.js';
 import { ToolCatalog } from './policy/catalog.js';
 import { Gatekeeper } from './policy/gatekeeper.js';
 import { Policy } from './policy/policy.js';
+import { checkRulePatterns, checkRuleScopes } from './policy/startup-check.js';
 import { openStore } from './store/open.js';
 import type { Connector } from './upstream/connection.js';
 import { startHttp } from './upstream/http.js';
@@ -183,6 +184,14 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     },
     'portcullis started',
   );
+  const keyGrants = keyStore
+    ? (await keyStore.store.apiKeys.list()).flatMap((k) => [
+        ...k.scopes,
+        ...k.roles.flatMap((r) => policy.roles[r] ?? []),
+      ])
+    : [];
+  checkRuleScopes(config, policy, keyGrants, logger);
+  checkRulePatterns(config, policy, connectors, logger);
   if (config.policy.readOnly) {
     logger.warn('read-only mode: tools that are not read-only are removed from every catalog and refused');
   }

@@ -46,6 +46,7 @@ export class ApiKeys {
   async create(options: {
     name: string;
     scopes: readonly string[];
+    roles?: readonly string[];
     expiresAt: number | null;
   }): Promise<CreatedKey> {
     const key = generateApiKey();
@@ -54,6 +55,7 @@ export class ApiKeys {
       name: options.name,
       hash: this.hash(key),
       scopes: [...options.scopes],
+      roles: [...(options.roles ?? [])],
       createdAt: this.now(),
       expiresAt: options.expiresAt,
       lastUsedAt: null,
@@ -76,7 +78,13 @@ export class ApiKeys {
     if (record.expiresAt !== null && record.expiresAt <= now)
       throw new AuthError('invalid_token', 'the API key has expired');
     this.lastUsed.set(record.id, now);
-    return { id: `api-key:${record.id}`, kind: 'api-key', name: record.name, scopes: record.scopes };
+    return {
+      id: `api-key:${record.id}`,
+      kind: 'api-key',
+      name: record.name,
+      scopes: record.scopes,
+      roles: record.roles,
+    };
   }
 
   list(): Promise<ApiKeyRecord[]> {

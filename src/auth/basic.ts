@@ -79,6 +79,7 @@ export class BasicUsers {
       kind: 'basic',
       name: request.username,
       scopes: user.scopes ?? this.defaultScopes,
+      roles: user.roles,
     };
     this.remembered.set(pair, principal);
     return principal;

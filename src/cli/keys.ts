@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { ApiKeys } from '../auth/api-keys.js';
 import { scopeSchema } from '../config/auth-schema.js';
+import { DEFAULT_ROLES } from '../config/policy-schema.js';
 import { duration } from '../config/units.js';
 import { openStore } from '../store/open.js';
 import type { ApiKeyRecord } from '../store/store.js';
@@ -43,33 +44,44 @@ export function registerKeys(program: Command): void {
     .description('create an API key and print it once')
     .requiredOption('--name <name>', 'a label for the key (who or what uses it)')
     .option('--scopes <list>', 'comma-separated scopes', '')
+    .option('--roles <list>', 'comma-separated roles (policy.roles, or viewer, editor, admin)', '')
     .option('--expires <duration>', 'lifetime, e.g. 30d or 12h (default: no expiry)')
     .option(...CONFIG_OPTION)
-    .action(async (options: { name: string; scopes: string; expires?: string; config: string }) => {
-      const scopes = options.scopes
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const badScope = scopes.find((s) => !scopeSchema.safeParse(s).success);
-      if (badScope !== undefined)
-        fail(
-          `--scopes: "${badScope}" is not a valid scope — use letters, digits and : . _ - * (comma-separated, no spaces inside a scope)`,
+    .action(
+      async (options: { name: string; scopes: string; roles: string; expires?: string; config: string }) => {
+        const scopes = options.scopes
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        const badScope = scopes.find((s) => !scopeSchema.safeParse(s).success);
+        if (badScope !== undefined)
+          fail(
+            `--scopes: "${badScope}" is not a valid scope — use letters, digits and : . _ - * (comma-separated, no spaces inside a scope)`,
+          );
+        const roles = options.roles
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        const known = loadOrExit(options.config).config.policy.roles ?? DEFAULT_ROLES;
+        const badRole = roles.find((r) => !Object.hasOwn(known, r));
+        if (badRole !== undefined)
+          fail(`--roles: "${badRole}" is not a role — known roles: ${Object.keys(known).join(', ')}`);
+        let expiresAt: number | null = null;
+        if (options.expires !== undefined) {
+          const parsed = duration.safeParse(options.expires);
+          if (!parsed.success || parsed.data <= 0)
+            fail(`--expires "${options.expires}" is not a positive duration — write it like 30d or 12h`);
+          expiresAt = Date.now() + parsed.data;
+        }
+        const { key, record } = await withKeys(options.config, (k) =>
+          k.create({ name: options.name, scopes, roles, expiresAt }),
         );
-      let expiresAt: number | null = null;
-      if (options.expires !== undefined) {
-        const parsed = duration.safeParse(options.expires);
-        if (!parsed.success || parsed.data <= 0)
-          fail(`--expires "${options.expires}" is not a positive duration — write it like 30d or 12h`);
-        expiresAt = Date.now() + parsed.data;
-      }
-      const { key, record } = await withKeys(options.config, (k) =>
-        k.create({ name: options.name, scopes, expiresAt }),
-      );
-      process.stderr.write(
-        `Created ${record.id} "${record.name}" with scopes [${scopes.join(', ')}], expires ${date(expiresAt)}.\nThe key is printed below once; it is stored only as a hash and cannot be shown again.\n`,
-      );
-      process.stdout.write(`${key}\n`);
-    });
+        process.stderr.write(
+          `Created ${record.id} "${record.name}" with scopes [${scopes.join(', ')}]${roles.length > 0 ? ` and roles [${roles.join(', ')}]` : ''}, expires ${date(expiresAt)}.\nThe key is printed below once; it is stored only as a hash and cannot be shown again.\n`,
+        );
+        process.stdout.write(`${key}\n`);
+      },
+    );
 
   keys
     .command('list')
@@ -79,11 +91,12 @@ export function registerKeys(program: Command): void {
       const records = await withKeys(options.config, (k) => k.list());
       const now = Date.now();
       const rows = [
-        ['ID', 'NAME', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'],
+        ['ID', 'NAME', 'SCOPES', 'ROLES', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'],
         ...records.map((r) => [
           r.id,
           r.name,
           r.scopes.join(',') || '-',
+          r.roles.join(',') || '-',
           date(r.createdAt),
           date(r.expiresAt),
           date(r.lastUsedAt),

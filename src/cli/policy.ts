@@ -104,8 +104,8 @@ async function callerScopes(
     if (!record) fail(`no key with id ${options.key} — see: npx portcullis keys list`);
     return {
       scopes: [...record.scopes],
-      roles: [],
-      label: `API key ${record.id} "${record.name}" [${record.scopes.join(', ')}]`,
+      roles: [...record.roles],
+      label: `API key ${record.id} "${record.name}" [${describeGrant(record.scopes, record.roles)}]`,
     };
   }
   if (options.user) {
@@ -113,7 +113,11 @@ async function callerScopes(
     const user = Object.hasOwn(users, options.user) ? users[options.user] : undefined;
     if (!user) fail(`no Basic user named ${options.user} in auth.basic.users`);
     const scopes = user.scopes ?? config.auth.defaultScopes;
-    return { scopes, roles: [], label: `Basic user ${options.user} [${scopes.join(', ')}]` };
+    return {
+      scopes,
+      roles: user.roles,
+      label: `Basic user ${options.user} [${describeGrant(scopes, user.roles)}]`,
+    };
   }
   const scopes = list(options.scopes);
   const roles = list(options.roles);
@@ -122,4 +126,8 @@ async function callerScopes(
     roles,
     label: `scopes [${scopes.join(', ')}]${roles.length > 0 ? ` roles [${roles.join(', ')}]` : ''}`,
   };
+}
+
+function describeGrant(scopes: readonly string[], roles: readonly string[]): string {
+  return [...scopes, ...roles.map((r) => `role ${r}`)].join(', ');
 }

@@ -21,6 +21,8 @@ const basicUserSchema = z.strictObject({
   }),
   /** This user's scopes; without it the user gets auth.defaultScopes. */
   scopes: z.array(scopeSchema).optional(),
+  /** Roles (policy.roles) this user holds besides its scopes. */
+  roles: z.array(z.string().min(1)).default([]),
 });
 
 const basicSchema = z.strictObject({

@@ -16,6 +16,8 @@ const MIGRATIONS: readonly string[] = [
      last_used_at INTEGER,
      revoked_at INTEGER
    )`,
+  // 2: roles on API keys.
+  `ALTER TABLE api_keys ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'`,
 ];
 
 export function migrate(db: Database): void {

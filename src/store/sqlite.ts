@@ -10,6 +10,7 @@ interface ApiKeyRow {
   name: string;
   hash: string;
   scopes: string;
+  roles: string;
   created_at: number;
   expires_at: number | null;
   last_used_at: number | null;
@@ -21,6 +22,7 @@ const toRecord = (row: ApiKeyRow): ApiKeyRecord => ({
   name: row.name,
   hash: row.hash,
   scopes: JSON.parse(row.scopes) as string[],
+  roles: JSON.parse(row.roles) as string[],
   createdAt: row.created_at,
   expiresAt: row.expires_at,
   lastUsedAt: row.last_used_at,
@@ -39,7 +41,7 @@ export function openSqliteStore(file: string): Store {
   migrate(db);
 
   const insert = db.prepare(
-    'INSERT INTO api_keys (id, name, hash, scopes, created_at, expires_at) VALUES (@id, @name, @hash, @scopes, @createdAt, @expiresAt)',
+    'INSERT INTO api_keys (id, name, hash, scopes, roles, created_at, expires_at) VALUES (@id, @name, @hash, @scopes, @roles, @createdAt, @expiresAt)',
   );
   const byHash = db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE hash = ?');
   const all = db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at');
@@ -55,7 +57,7 @@ export function openSqliteStore(file: string): Store {
   return {
     apiKeys: {
       async insert(record) {
-        insert.run({ ...record, scopes: JSON.stringify(record.scopes) });
+        insert.run({ ...record, scopes: JSON.stringify(record.scopes), roles: JSON.stringify(record.roles) });
       },
       async findByHash(hash) {
         const row = byHash.get(hash);

@@ -10,6 +10,8 @@ export interface ApiKeyRecord {
   /** HMAC-SHA256 of the whole key under the server secret, hex. The key itself is never stored. */
   readonly hash: string;
   readonly scopes: readonly string[];
+  /** Roles (policy.roles) the key holds besides its scopes. */
+  readonly roles: readonly string[];
   readonly createdAt: number;
   readonly expiresAt: number | null;
   readonly lastUsedAt: number | null;

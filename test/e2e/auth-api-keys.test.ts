@@ -134,6 +134,7 @@ ${stdioUpstream('everything', EVERYTHING, ['stdio'])}`;
       kind: 'api-key',
       name: 'laptop',
       scopes: ['tools:read', 'files:*'],
+      roles: [],
     });
     await echoWith(mcp(), { authorization: `Bearer ${key}` }, 'bearer');
     await echoWith(`${gw.url}/servers/everything/mcp`, { 'x-api-key': key }, 'x-api-key');
@@ -343,7 +344,7 @@ ${stdioUpstream('everything', EVERYTHING, ['stdio'])}`;
     const r = cli(['keys', 'list', '--config', configFile]);
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.match(lines[0] ?? '', /^ID\s+NAME\s+SCOPES\s+CREATED\s+EXPIRES\s+LAST USED\s+STATUS$/);
+    assert.match(lines[0] ?? '', /^ID\s+NAME\s+SCOPES\s+ROLES\s+CREATED\s+EXPIRES\s+LAST USED\s+STATUS$/);
     const lineOf = (id: string) => lines.find((l) => l.startsWith(id)) ?? '';
     assert.match(lineOf(active.record.id), /\sactive$/);
     assert.match(lineOf(revoked.record.id), /\srevoked$/);
@@ -400,6 +401,7 @@ ${stdioUpstream('everything', EVERYTHING, ['stdio'])}`;
         'last_used_at',
         'name',
         'revoked_at',
+        'roles',
         'scopes',
       ]);
       assert.equal(row.hash, createHmac('sha256', secret).update(key).digest('hex'));

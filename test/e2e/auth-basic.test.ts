@@ -260,6 +260,7 @@ describe('Basic behind a trusted proxy (listen.trustedProxies: [127.0.0.1])', ()
       kind: 'basic',
       name: 'bob',
       scopes: ['files:read', 'prompts:*'],
+      roles: [],
     });
     assert.deepEqual((await principalOf('alice', PASSWORDS.alice))?.scopes, ['tools:read']);
     assert.deepEqual((await principalOf('nobody-scoped', PASSWORDS.bob))?.scopes, []);

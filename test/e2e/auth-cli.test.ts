@@ -134,7 +134,7 @@ describe('portcullis start with apiKeys.bootstrapAdmin', () => {
     const list = cli(['keys', 'list', '--config', configFile]);
     assert.equal(list.status, 0, list.stderr);
     const row = list.stdout.split('\n').find((l) => /\sadmin\s/.test(l)) ?? '';
-    assert.match(row, /^key_[0-9a-f]{12}\s+admin\s+\*\s+\S+Z\s+-\s+\d{4}-\d\d-\d\dT\S+Z\s+active$/);
+    assert.match(row, /^key_[0-9a-f]{12}\s+admin\s+\*\s+-\s+\S+Z\s+-\s+\d{4}-\d\d-\d\dT\S+Z\s+active$/);
     assert.ok(!list.stdout.includes(key.slice(4, 16)));
   });
 });

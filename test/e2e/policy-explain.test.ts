@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { EVERYTHING, gatewayYaml, startTestGateway, stdioUpstream } from '../helpers/gateway.js';
+import { EVERYTHING, eventually, gatewayYaml, startTestGateway, stdioUpstream } from '../helpers/gateway.js';
 
 const CLI = resolve('dist/cli/main.js');
 
@@ -60,6 +60,67 @@ describe('read-only mode', () => {
       assert.ok(gw.logs.some((l) => l.includes('read-only mode: tools that are not read-only are removed')));
     } finally {
       await gw.close();
+    }
+  });
+});
+
+describe('the policy check at start', () => {
+  it('warns of a rule requiring a scope nobody holds and of a rule that matches nothing', async () => {
+    const policy =
+      'policy:\n  rules:\n    - { tools: ["everything.echo"], require: [unheld:scope] }\n    - { prompts: ["ghost.*"], require: [prompts:read] }\n';
+    const gw = await startTestGateway(
+      gatewayYaml(stdioUpstream('everything', EVERYTHING, ['stdio']), policy),
+    );
+    try {
+      assert.ok(
+        gw.logs.some((l) =>
+          l.includes(
+            'policy.rules[0] requires unheld:scope, which no role, user, default scope or API key holds yet',
+          ),
+        ),
+      );
+      assert.ok(
+        !gw.logs.some((l) => l.includes('policy.rules[1] requires')),
+        'prompts:read is held by the viewer role',
+      );
+      assert.ok(
+        await eventually(
+          () => gw.logs.some((l) => l.includes('policy.rules[1] matches nothing any upstream offers')),
+          10_000,
+        ),
+      );
+      assert.ok(!gw.logs.some((l) => l.includes('policy.rules[0] matches nothing')), 'rule 0 matches echo');
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('roles on API keys', () => {
+  it('keys create --roles stores the role, explain --key expands it, and an unknown role is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pcl-roles-'));
+    try {
+      const file = join(dir, 'portcullis.yaml');
+      writeFileSync(
+        file,
+        `listen: { port: 0 }\nauth: { apiKeys: {} }\nstore: { sqlite: ${join(dir, 'p.db')} }\nupstreams:\n  everything: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }\n`,
+      );
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [CLI, ...args, '--config', file], { encoding: 'utf8' });
+      const bad = run(['keys', 'create', '--name', 'x', '--roles', 'superuser']);
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /--roles: "superuser" is not a role — known roles: viewer, editor, admin/);
+      const made = run(['keys', 'create', '--name', 'reader', '--roles', 'viewer']);
+      assert.equal(made.status, 0, made.stderr);
+      const id = /Created (key_[0-9a-f]+)/.exec(made.stderr)?.[1] as string;
+      assert.match(run(['keys', 'list']).stdout, new RegExp(`${id}\\s+reader\\s+-\\s+viewer\\s`));
+      const explained = run(['policy', 'explain', '--key', id]);
+      assert.equal(explained.status, 0, explained.stderr);
+      assert.match(explained.stdout, new RegExp(`Caller: API key ${id} "reader" \\[role viewer\\]`));
+      assert.match(explained.stdout, /tool\s+echo\s+allowed/);
+      assert.match(explained.stdout, /tool\s+gzip-file-as-resource\s+denied/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
