@@ -11,6 +11,7 @@ import { createLogger } from '../log/logger.js';
 import { explainUpstream, formatExplained } from '../policy/explain.js';
 import { inspectUpstream } from '../policy/inspect.js';
 import { Policy } from '../policy/policy.js';
+import { scopeTables } from '../policy/vocabulary.js';
 import { openStore } from '../store/open.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 
@@ -35,6 +36,12 @@ const list = (value: string | undefined) =>
 
 export function registerPolicy(program: Command): void {
   const policy = program.command('policy').description('inspect the authorization policy');
+  policy
+    .command('scopes')
+    .description('print the scope vocabulary and the default roles (the tables in the README)')
+    .action(() => {
+      process.stdout.write(scopeTables());
+    });
   policy
     .command('explain')
     .description(

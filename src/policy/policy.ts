@@ -17,6 +17,7 @@ import type { ToolEntry } from './catalog.js';
 import { globToRegExp, matchesAny } from './glob.js';
 import { ArgumentGuards } from './guards.js';
 import { effectiveScopes, type ScopeSet } from './scopes.js';
+import { SCOPES, upstreamScope } from './vocabulary.js';
 
 export type ToolClass = 'read' | 'write' | 'destructive';
 export type ItemKind = 'tool' | 'resource' | 'prompt';
@@ -97,10 +98,11 @@ export class Policy {
     if (!tool) return deny('unknown tool');
     const cls = this.toolClass(upstream, tool);
     if (this.readOnly && cls !== 'read') return deny('readOnly');
+    const level = cls === 'read' ? 'read' : 'write';
     const groups = [
-      [`tools:${cls === 'read' ? 'read' : 'write'}`, `${upstream}:${cls === 'read' ? 'read' : 'write'}`],
+      [level === 'read' ? SCOPES.toolsRead : SCOPES.toolsWrite, upstreamScope(upstream, level)],
     ];
-    if (cls === 'destructive') groups.push(['tools:destructive', `${upstream}:destructive`]);
+    if (cls === 'destructive') groups.push([SCOPES.toolsDestructive, upstreamScope(upstream, 'destructive')]);
     return this.decide(scopes, upstream, 'tool', `${upstream}.${name}`, groups, `class ${cls}`);
   }
 
@@ -110,7 +112,7 @@ export class Policy {
       upstream,
       'resource',
       uri,
-      [['resources:read', `${upstream}:read`]],
+      [[SCOPES.resourcesRead, upstreamScope(upstream, 'read')]],
       'resources',
     );
   }
@@ -121,7 +123,7 @@ export class Policy {
       upstream,
       'prompt',
       `${upstream}.${name}`,
-      [['prompts:read', `${upstream}:read`]],
+      [[SCOPES.promptsRead, upstreamScope(upstream, 'read')]],
       'prompts',
     );
   }
@@ -140,20 +142,6 @@ export class Policy {
           !names.prompts.some((n) => matchesAny(rule.prompts, `${upstream}.${n}`)),
       )
       .map((rule) => rule.index);
-  }
-
-  /** Scopes named by rules or roles: the vocabulary, for scopes_supported and startup checks. */
-  vocabulary(upstreams: readonly string[]): string[] {
-    const scopes = new Set<string>([
-      'tools:read',
-      'tools:write',
-      'tools:destructive',
-      'resources:read',
-      'prompts:read',
-    ]);
-    for (const u of upstreams) for (const s of ['read', 'write', 'destructive']) scopes.add(`${u}:${s}`);
-    for (const rule of this.rules) for (const s of rule.require) scopes.add(s);
-    return [...scopes];
   }
 
   private decide(
