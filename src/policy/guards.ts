@@ -102,7 +102,7 @@ export class ArgumentGuards {
     if (Array.isArray(value)) {
       if (maxArrayItems !== undefined && value.length > maxArrayItems)
         refuse(this.tool, `argument ${where || '(root)'} has more than ${maxArrayItems} items`);
-      value.forEach((item, i) => this.checkSizes(item, `${where}[${i}]`));
+      for (const [i, item] of value.entries()) this.checkSizes(item, `${where}[${i}]`);
     } else if (value !== null && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) this.checkSizes(v, where ? `${where}.${k}` : k);
     }
