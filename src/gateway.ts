@@ -8,6 +8,8 @@ import { authMethods } from './config/auth-schema.js';
 import type { LoadedConfig } from './config/load.js';
 import type { UpstreamConfig } from './config/schema.js';
 import { attachFrontDoor, createHttpServer } from './http/server.js';
+import { RateLimiters } from './limits/rate-limiters.js';
+import { limitStages } from './limits/stages.js';
 import type { Logger } from './log/logger.js';
 import type { ModernBackend } from './mcp/modern/backend.js';
 import { gatewayEnvelope } from './mcp/modern/envelope.js';
@@ -104,6 +106,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       principalId: principal.id,
       link: side,
       gatekeeper: gatekeeperFor(upstream, side),
+      maxStreams: config.limits.streamsPerSession,
       logger,
     });
   };
@@ -139,10 +142,13 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       : { transport: 'http', url: redactUrl(u.url ?? '') };
   };
 
+  const limiters = new RateLimiters(config.store.redis, logger);
+  const limits = limitStages(config.limits, limiters);
   const keyStore = config.auth.apiKeys ? openStore(config, baseDir) : undefined;
   const server = createHttpServer();
   const port = await listen(server, config.listen.host, config.listen.port).catch(async (err: Error) => {
     await keyStore?.store.close();
+    await limiters.close();
     throw err;
   });
   const url = `http://${hostForUrl(config.listen.host)}:${port}`;
@@ -154,9 +160,10 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       : undefined;
   attachFrontDoor(server, {
     upstreams: names,
-    stages: mcpPipeline(config, publicUrl, auth.authenticators, {
+    stages: mcpPipeline(config, publicUrl, auth.authenticators, limits, {
       sessions,
       openSession,
+      maxSessions: config.limits.sessions,
       modern: modernRelay({ bridges, openBridge }),
     }),
     resourceMetadata: (path, upstream) => protectedResourceMetadata(config.auth, publicUrl, path, upstream),
@@ -165,6 +172,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     readiness: () => ({
       status: 'ready',
       readOnly: config.policy.readOnly,
+      limits: limiters.state,
       sessions: sessions.size + bridges.size,
       upstreams: Object.fromEntries(names.map((n) => [n, { transport: describe(n).transport }])),
     }),
@@ -178,6 +186,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       auth: config.auth.none ? 'none' : authMethods(config.auth),
       policy: {
         readOnly: config.policy.readOnly,
+        limits: limiters.state,
         rules: config.policy.rules.length,
         guardedTools: Object.keys(config.policy.tools).length,
       },
@@ -215,6 +224,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       });
       await Promise.all([sessions.closeAll(), bridges.closeAll()]);
       await auth.close();
+      await limiters.close();
       await keyStore?.store.close();
       logger.info('portcullis stopped');
     },

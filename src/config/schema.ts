@@ -5,6 +5,7 @@
 
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { rate } from '../limits/rate.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { authMethods, authSchema } from './auth-schema.js';
 import { policySchema } from './policy-schema.js';
@@ -33,6 +34,8 @@ const listenSchema = z.strictObject({
     .min(0)
     .max(65535)
     .default(8787),
+  /** Native HTTPS (TLS 1.2 or later): PEM files, relative to the config file. */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   /** Host header values accepted besides the public URL's host and, on loopback, the loopback names. */
   allowedHosts: z.array(z.string().min(1)).default([]),
   /**
@@ -122,6 +125,11 @@ const upstreamSchema = z
 const storeSchema = z.strictObject({
   /** The embedded SQLite file (API keys; later consents and audit), relative to the config file. */
   sqlite: z.string().min(1).default('./data/portcullis.db'),
+  /** Redis shared by a fleet of gateways for rate limits (redis:// or rediss://). */
+  redis: z
+    .string()
+    .refine((url) => /^rediss?:\/\/[^\s]+$/.test(url), { message: 'must be a redis:// or rediss:// URL' })
+    .optional(),
 });
 
 const limitsSchema = z.strictObject({
@@ -133,6 +141,32 @@ const limitsSchema = z.strictObject({
   maxBatch: z.number().int().min(1).max(1000).default(20),
   /** A session with no request for this long is closed and its stdio child ended. */
   sessionIdleTimeout: duration.default(30 * 60_000),
+  /** Requests per client IP to every MCP and OAuth endpoint (never keyed on a caller-mintable id). */
+  perIp: rate.prefault('300/min'),
+  /** Requests per authenticated principal, whatever IP they come from. */
+  perPrincipal: rate.prefault('300/min'),
+  /** Calls per principal to one tool, keyed <upstream>.<tool>: a costly or fan-out tool's own budget. */
+  tools: z.record(z.string().min(3), rate).default({}),
+  concurrency: z
+    .strictObject({
+      /** Requests one principal may have in flight; more wait up to queueTimeout, then are refused. */
+      perPrincipal: z.number().int().min(1).default(16),
+      /** Requests in flight to one upstream, all principals together. */
+      perUpstream: z.number().int().min(1).default(64),
+      queueTimeout: duration.default(2000),
+    })
+    .prefault({}),
+  sessions: z
+    .strictObject({
+      /** Open 2025 client sessions per principal (each may hold a child process). */
+      perPrincipal: z.number().int().min(1).default(16),
+      total: z.number().int().min(1).default(1000),
+    })
+    .prefault({}),
+  /** Open SSE streams per session (the GET stream and POST answers together). */
+  streamsPerSession: z.number().int().min(1).default(16),
+  /** A request body must arrive within this time (slow-body / slowloris guard). */
+  bodyTimeout: duration.default(30_000),
   /** How long a call that asked a 2026-07-28 client for input waits for the client's retry. */
   inputRequestTimeout: duration.default(10 * 60_000),
   /** Upper bound on `ttlMs` in cacheable 2026-07-28 results (lists change when policy or keys do). */

@@ -20,6 +20,10 @@ export const RPC = {
 
 export type ErrorCode =
   | 'unauthorized'
+  | 'rate_limited'
+  | 'concurrency_limit'
+  | 'too_many_sessions'
+  | 'too_many_streams'
   | 'invalid_arguments'
   | 'insufficient_scope'
   | 'forbidden'
@@ -52,6 +56,13 @@ export type ErrorCode =
   | 'request_timeout'
   | 'internal_error';
 
+/** Server-side refusals whose message helps the caller and reveals nothing internal. */
+const EXPOSED_5XX: ReadonlySet<ErrorCode> = new Set([
+  'upstream_unavailable',
+  'upstream_timeout',
+  'too_many_sessions',
+]);
+
 export interface GatewayErrorOptions {
   readonly rpcCode?: number;
   readonly headers?: Readonly<Record<string, string>>;
@@ -82,7 +93,7 @@ export class GatewayError extends Error {
 
   /** 5xx details stay inside: the client sees a generic message and the request id. */
   get expose(): boolean {
-    return this.status < 500 || this.code === 'upstream_unavailable' || this.code === 'upstream_timeout';
+    return this.status < 500 || EXPOSED_5XX.has(this.code);
   }
 }
 

@@ -28,6 +28,13 @@ export class SessionRegistry<Session extends Closeable> {
     return this.sessions.size;
   }
 
+  /** How many sessions `principalId` has open. */
+  countFor(principalId: string): number {
+    let n = 0;
+    for (const session of this.sessions.values()) if (session.principalId === principalId) n++;
+    return n;
+  }
+
   add(session: Session): void {
     this.sessions.set(session.id, session);
   }

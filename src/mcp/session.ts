@@ -72,6 +72,8 @@ export interface SessionOptions {
   readonly link: SessionUpstream;
   /** The policy for this session's principal and upstream. */
   readonly gatekeeper: Gatekeeper;
+  /** Open SSE streams allowed at once (the GET stream and POST answers together). */
+  readonly maxStreams: number;
   readonly logger: Logger;
 }
 
@@ -82,6 +84,7 @@ export class Session {
   private lastActivity = Date.now();
   private readonly link: SessionUpstream;
   readonly gatekeeper: Gatekeeper;
+  private readonly maxStreams: number;
   private readonly log: Logger;
   private readonly exchanges = new Set<Exchange>();
   private getStream: SseStream | undefined;
@@ -97,6 +100,7 @@ export class Session {
     this.principalId = options.principalId;
     this.link = options.link;
     this.gatekeeper = options.gatekeeper;
+    this.maxStreams = options.maxStreams;
     this.log = options.logger.child({ session: this.id.slice(0, 8), upstream: options.link.name });
     this.link.onServerMessage = (message) => this.fromUpstream(message);
   }
@@ -133,6 +137,7 @@ export class Session {
       res.writeHead(202, { 'mcp-session-id': this.id }).end();
       return;
     }
+    this.refuseIfTooManyStreams();
     const exchange = new Exchange(
       res,
       { 'mcp-session-id': this.id },
@@ -159,6 +164,7 @@ export class Session {
         'this session already has an open GET stream — close it first',
       );
     }
+    this.refuseIfTooManyStreams();
     this.lastActivity = Date.now();
     const stream = new SseStream(res, {
       headers: { 'mcp-session-id': this.id },
@@ -171,6 +177,20 @@ export class Session {
       this.lastActivity = Date.now();
     };
     for (const message of this.buffered.splice(0)) stream.send(message);
+  }
+
+  private refuseIfTooManyStreams(): void {
+    const open = this.exchanges.size + (this.getStream?.open ? 1 : 0);
+    if (open >= this.maxStreams) {
+      throw new GatewayError(
+        429,
+        'too_many_streams',
+        `this session already has ${open} open streams — wait for an answer before sending more`,
+        {
+          headers: { 'retry-after': '1' },
+        },
+      );
+    }
   }
 
   async close(): Promise<void> {

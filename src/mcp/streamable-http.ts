@@ -21,6 +21,8 @@ export interface RelayOptions {
   readonly modern: (ctx: RequestContext) => Promise<void>;
   /** Starts a session and its upstream link for `upstream`, owned by `principal`. */
   readonly openSession: (upstream: string, principal: Principal) => Promise<Session>;
+  /** Open sessions allowed per principal and in all. */
+  readonly maxSessions: { readonly perPrincipal: number; readonly total: number };
 }
 
 export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<void> {
@@ -60,6 +62,24 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
               400,
               'invalid_request',
               'initialize opens a new session — send it without Mcp-Session-Id',
+            );
+          }
+          // Each session may hold a child process: bounded per principal and in all.
+          if (sessions.countFor(principal(ctx).id) >= options.maxSessions.perPrincipal) {
+            throw new GatewayError(
+              429,
+              'too_many_sessions',
+              `this caller already has ${options.maxSessions.perPrincipal} open sessions — end one (DELETE) before opening another`,
+            );
+          }
+          if (sessions.size >= options.maxSessions.total) {
+            throw new GatewayError(
+              503,
+              'too_many_sessions',
+              'the gateway has reached its session limit — try again later',
+              {
+                headers: { 'retry-after': '30' },
+              },
             );
           }
           const session = await openSession(ctx.endpoint.upstream, principal(ctx));

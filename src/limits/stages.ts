@@ -1,0 +1,120 @@
+/**
+ * The abuse-limit stages of the pipeline. Abuse is bounded per source IP first (never per a
+ * caller-mintable id such as an OAuth client id or a session), then per principal, per tool where
+ * configured, and by requests in flight per principal and per upstream.
+ */
+import type { Config } from '../config/schema.js';
+import type { RequestContext } from '../http/context.js';
+import { GatewayError } from '../http/errors.js';
+import { isRequest } from '../mcp/jsonrpc.js';
+import { ConcurrencyGate } from './concurrency.js';
+import type { Consumed, Limiter, RateLimiters } from './rate-limiters.js';
+
+/** JSON-RPC code for a refusal by a limit (2026 clients see -32603; the HTTP 429 is what counts). */
+export const LIMITED = -32004;
+
+export interface LimitStages {
+  readonly perIp: (ctx: RequestContext) => Promise<void>;
+  readonly perPrincipal: (ctx: RequestContext) => Promise<void>;
+  readonly perTool: (ctx: RequestContext) => Promise<void>;
+  readonly concurrency: (ctx: RequestContext) => Promise<void>;
+  /** Counts refusals per budget, for metrics. */
+  onRefusal: (budget: string) => void;
+}
+
+function refused(budget: string, limiter: Limiter, result: Consumed, what: string): GatewayError {
+  const { points, seconds } = limiter.rate;
+  return new GatewayError(
+    429,
+    'rate_limited',
+    `too many requests ${what}: the limit is ${points} per ${seconds} s — retry in ${result.resetSeconds} s`,
+    {
+      rpcCode: LIMITED,
+      headers: {
+        'retry-after': String(result.resetSeconds),
+        // IETF draft-ietf-httpapi-ratelimit-headers: the policy, and what is left of it.
+        'ratelimit-policy': `"${budget}";q=${points};w=${seconds}`,
+        ratelimit: `"${budget}";r=0;t=${result.resetSeconds}`,
+      },
+      data: { retryAfter: result.resetSeconds, limit: budget },
+    },
+  );
+}
+
+export function limitStages(limits: Config['limits'], limiters: RateLimiters): LimitStages {
+  const perIp = limiters.create('ip', limits.perIp);
+  const perPrincipal = limiters.create('principal', limits.perPrincipal);
+  const perTool = new Map(
+    Object.entries(limits.tools).map(([tool, rate]) => [tool, limiters.create(`tool:${tool}`, rate)]),
+  );
+  const principals = new ConcurrencyGate(limits.concurrency.perPrincipal, limits.concurrency.queueTimeout);
+  const upstreams = new ConcurrencyGate(limits.concurrency.perUpstream, limits.concurrency.queueTimeout);
+
+  const stages: LimitStages = {
+    onRefusal: () => {},
+
+    async perIp(ctx) {
+      const result = await perIp.consume(ctx.clientIp);
+      if (result.allowed) return;
+      stages.onRefusal('ip');
+      throw refused('ip', perIp, result, 'from this address');
+    },
+
+    async perPrincipal(ctx) {
+      if (!ctx.principal) return;
+      const result = await perPrincipal.consume(ctx.principal.id);
+      if (result.allowed) return;
+      stages.onRefusal('principal');
+      throw refused('principal', perPrincipal, result, 'for this caller');
+    },
+
+    async perTool(ctx) {
+      if (!ctx.principal || perTool.size === 0) return;
+      for (const message of ctx.messages ?? []) {
+        if (!isRequest(message) || message.method !== 'tools/call') continue;
+        const tool = `${ctx.endpoint.upstream}.${String(message.params?.name)}`;
+        const limiter = perTool.get(tool);
+        if (!limiter) continue;
+        const result = await limiter.consume(`${ctx.principal.id}\0${tool}`);
+        if (result.allowed) continue;
+        stages.onRefusal('tool');
+        throw refused(`tool:${tool}`, limiter, result, `to ${tool} for this caller`);
+      }
+    },
+
+    /** Holds a slot per request of the POST until its HTTP answer is done. */
+    async concurrency(ctx) {
+      const count = (ctx.messages ?? []).filter(
+        (m) => isRequest(m) && m.method !== 'subscriptions/listen',
+      ).length;
+      if (!ctx.principal || count === 0) return;
+      const releases: (() => void)[] = [];
+      const releaseAll = () => {
+        for (const release of releases.splice(0)) release();
+      };
+      for (let i = 0; i < count; i++) {
+        const mine = await principals.acquire(ctx.principal.id);
+        const theirs = mine ? await upstreams.acquire(ctx.endpoint.upstream) : undefined;
+        if (mine) releases.push(mine);
+        if (theirs) releases.push(theirs);
+        if (!mine || !theirs) {
+          releaseAll();
+          stages.onRefusal('concurrency');
+          const which = mine ? `to upstream '${ctx.endpoint.upstream}'` : 'for this caller';
+          throw new GatewayError(
+            429,
+            'concurrency_limit',
+            `too many requests in flight ${which} — retry when one has finished`,
+            {
+              rpcCode: LIMITED,
+              headers: { 'retry-after': '1' },
+              data: { retryAfter: 1 },
+            },
+          );
+        }
+      }
+      ctx.res.once('close', releaseAll);
+    },
+  };
+  return stages;
+}
