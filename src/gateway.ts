@@ -1,6 +1,8 @@
 /** Builds a running gateway from a loaded config: upstream connectors, sessions, pipeline, server. */
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import type { Principal } from './auth/principal.js';
 import { protectedResourceMetadata } from './auth/protected-resource.js';
 import { setupAuthentication } from './auth/setup.js';
@@ -21,6 +23,7 @@ import { RequestStateCodec } from './mcp/modern/request-state.js';
 import { Session } from './mcp/session.js';
 import { SessionRegistry } from './mcp/session-registry.js';
 import { type SessionUpstream, UpstreamLink } from './mcp/upstream-link.js';
+import { isLoopbackHost } from './net/loopback.js';
 import { mcpPipeline } from './pipeline.js';
 import { ToolCatalog } from './policy/catalog.js';
 import { Gatekeeper } from './policy/gatekeeper.js';
@@ -145,13 +148,19 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   const limiters = new RateLimiters(config.store.redis, logger);
   const limits = limitStages(config.limits, limiters);
   const keyStore = config.auth.apiKeys ? openStore(config, baseDir) : undefined;
-  const server = createHttpServer();
+  const tls = config.listen.tls
+    ? {
+        cert: readPem(baseDir, 'cert', config.listen.tls.cert),
+        key: readPem(baseDir, 'key', config.listen.tls.key),
+      }
+    : undefined;
+  const server = createHttpServer({ bodyTimeout: config.limits.bodyTimeout, ...(tls ? { tls } : {}) });
   const port = await listen(server, config.listen.host, config.listen.port).catch(async (err: Error) => {
     await keyStore?.store.close();
     await limiters.close();
     throw err;
   });
-  const url = `http://${hostForUrl(config.listen.host)}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl(config.listen.host)}:${port}`;
   const publicUrl = new URL(config.publicUrl ?? url);
   const auth = setupAuthentication(config.auth, publicUrl, keyStore);
   const bootstrapKey =
@@ -168,6 +177,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     }),
     resourceMetadata: (path, upstream) => protectedResourceMetadata(config.auth, publicUrl, path, upstream),
     trustedProxies: config.listen.trustedProxies,
+    allowedOrigins: config.listen.allowedOrigins,
     publicUrl,
     readiness: () => ({
       status: 'ready',
@@ -201,6 +211,11 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     : [];
   checkRuleScopes(config, policy, keyGrants, logger);
   checkRulePatterns(config, policy, connectors, logger);
+  if (!tls && !isLoopbackHost(config.listen.host) && config.listen.trustedProxies.length === 0) {
+    logger.warn(
+      `listening on ${config.listen.host} over plain HTTP: credentials would cross the network in clear — set listen.tls, or listen.trustedProxies for a TLS-terminating proxy`,
+    );
+  }
   if (config.policy.readOnly) {
     logger.warn('read-only mode: tools that are not read-only are removed from every catalog and refused');
   }
@@ -242,6 +257,17 @@ function listen(server: Server, host: string, port: number): Promise<number> {
     });
     server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
+}
+
+function readPem(baseDir: string, field: 'cert' | 'key', path: string): Buffer {
+  const file = resolve(baseDir, path);
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(
+      `cannot read listen.tls.${field} ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}) — check the path and its permissions`,
+    );
+  }
 }
 
 function hostForUrl(host: string): string {

@@ -1,14 +1,16 @@
 /** The HTTP front door: health endpoints, and every MCP endpoint through the pipeline. */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from '../log/logger.js';
 import { runPipeline, type Stage } from '../pipeline.js';
 import { clientAddressResolver } from './client-address.js';
 import type { RequestContext } from './context.js';
+import { cors } from './cors.js';
 import { GatewayError, sendError, toGatewayError } from './errors.js';
 import { PRM_PREFIX } from './resource-url.js';
 import { resolveEndpoint } from './routes.js';
-import { SECURITY_HEADERS, setSecurityHeaders } from './security-headers.js';
+import { HSTS, SECURITY_HEADERS, setSecurityHeaders } from './security-headers.js';
 
 export interface FrontDoorOptions {
   readonly upstreams: readonly string[];
@@ -17,18 +19,33 @@ export interface FrontDoorOptions {
   /** RFC 9728 metadata of the endpoint at `path`. */
   readonly resourceMetadata: (path: string, upstream: string) => object;
   readonly trustedProxies: readonly string[];
+  readonly allowedOrigins: readonly string[];
   readonly publicUrl: URL;
   readonly logger: Logger;
 }
 
-export function createHttpServer(): Server {
-  return createServer({ headersTimeout: 30_000, requestTimeout: 120_000, keepAliveTimeout: 65_000 });
+export interface ServerOptions {
+  /** The whole request (headers and body) must arrive within this time (slowloris guard). */
+  readonly bodyTimeout: number;
+  /** PEM certificate and key for native HTTPS. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+}
+
+export function createHttpServer(options: ServerOptions): Server {
+  const timeouts = {
+    headersTimeout: Math.min(30_000, options.bodyTimeout),
+    requestTimeout: options.bodyTimeout,
+    keepAliveTimeout: 65_000,
+  };
+  if (!options.tls) return createServer(timeouts);
+  return createHttpsServer({ ...timeouts, ...options.tls, minVersion: 'TLSv1.2' });
 }
 
 /** Serves `server`'s requests; attached once the listener's port is known (publicUrl may depend on it). */
 export function attachFrontDoor(server: Server, options: FrontDoorOptions): void {
   const { upstreams, stages, logger } = options;
   const clientAddress = clientAddressResolver(options.trustedProxies);
+  const corsPolicy = cors(options.allowedOrigins);
 
   const sendJson = (res: ServerResponse, status: number, body: object) => {
     const text = JSON.stringify(body);
@@ -41,6 +58,10 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
     const requestId = randomUUID();
     setSecurityHeaders(res);
     res.setHeader('x-request-id', requestId);
+    const { ip, secure } = clientAddress(req);
+    if (secure) res.setHeader('strict-transport-security', HSTS);
+    if (req.method === 'OPTIONS') return corsPolicy.preflight(req, res);
+    corsPolicy.apply(req, res);
     const pathname = (req.url ?? '/').split('?', 1)[0] as string;
     if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (pathname === '/readyz') return sendJson(res, 200, options.readiness());
@@ -60,7 +81,6 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
         requestId,
       );
     }
-    const { ip, secure } = clientAddress(req);
     const ctx: RequestContext = {
       req,
       res,

@@ -16,6 +16,7 @@ export interface ToolEntry {
 }
 
 const MAX_PAGES = 100;
+const MIN_REFRESH_MS = 5000;
 
 export class ToolCatalog {
   private tools = new Map<string, ToolEntry>();
@@ -28,8 +29,11 @@ export class ToolCatalog {
   ) {}
 
   async tool(name: string): Promise<ToolEntry | undefined> {
-    const stale = Date.now() - this.fetchedAt > this.maxAgeMs;
-    if (!this.complete || stale || !this.tools.has(name)) await this.refresh();
+    const age = Date.now() - this.fetchedAt;
+    // An unknown name refetches the list at most once per MIN_REFRESH_MS: a caller naming made-up
+    // tools must not make the gateway list the upstream on every call.
+    const unknownWorthChecking = !this.tools.has(name) && age > MIN_REFRESH_MS;
+    if (!this.complete || age > this.maxAgeMs || unknownWorthChecking) await this.refresh();
     return this.tools.get(name);
   }
 

@@ -106,15 +106,23 @@ export class Policy {
     return this.decide(scopes, upstream, 'tool', `${upstream}.${name}`, groups, `class ${cls}`);
   }
 
+  /**
+   * Decides on every spelling the upstream may resolve the URI to (as sent, its WHATWG form with
+   * the scheme lower-cased and dot segments removed, and that form percent-decoded): a rule for
+   * `demo://x/secret/*` must also hold for `DEMO://x/a/../secret/%73`. Any denial wins.
+   */
   decideResource(scopes: ScopeSet, upstream: string, uri: string): Decision {
-    return this.decide(
-      scopes,
-      upstream,
-      'resource',
-      uri,
-      [[SCOPES.resourcesRead, upstreamScope(upstream, 'read')]],
-      'resources',
+    const decisions = uriForms(uri).map((form) =>
+      this.decide(
+        scopes,
+        upstream,
+        'resource',
+        form,
+        [[SCOPES.resourcesRead, upstreamScope(upstream, 'read')]],
+        'resources',
+      ),
     );
+    return decisions.find((d) => !d.allowed) ?? (decisions[0] as Decision);
   }
 
   decidePrompt(scopes: ScopeSet, upstream: string, name: string): Decision {
@@ -162,6 +170,18 @@ export class Policy {
     const rule = [base, ...matched.map((r) => `rule ${r.index}`)].join(' + ');
     return { allowed: missing.length === 0, missing, required: all.map((g) => g[0] as string), rule };
   }
+}
+
+function uriForms(uri: string): string[] {
+  const forms = new Set([uri]);
+  try {
+    const href = new URL(uri).href;
+    forms.add(href);
+    forms.add(decodeURIComponent(href));
+  } catch {
+    // Not a URL (or undecodable): the string as sent is the only form.
+  }
+  return [...forms];
 }
 
 function deny(rule: string): Decision {

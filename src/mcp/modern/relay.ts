@@ -87,7 +87,14 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
       resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
     );
     if (refusal) {
-      if (canStepUp(principal)) throw refusal;
+      // 2026-07-28 retired the -32000..-32019 range: the 403 carries the code the in-band path would.
+      if (canStepUp(principal)) {
+        throw new GatewayError(refusal.status, refusal.code, refusal.message, {
+          rpcCode: modernError({ code: refusal.rpcCode, message: refusal.message }).code,
+          headers: refusal.headers,
+          ...(refusal.data ? { data: refusal.data } : {}),
+        });
+      }
       new ModernExchange(ctx.res, ctx.requestId, false).answer({
         jsonrpc: '2.0',
         id: request.id,
