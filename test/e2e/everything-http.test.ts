@@ -3,41 +3,14 @@
  * gateway injects. A recording proxy in between shows what the upstream received.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect } from '../helpers/client.js';
 import { EVERYTHING, gatewayYaml, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { freePort, type RunningProcess, startNode } from '../helpers/processes.js';
+import { recordingProxy } from '../helpers/recording-proxy.js';
 
 const TOKEN = 'upstream-bearer-9c1d5e77aa';
 const QUERY_KEY = 'query-key-51fe0b2c';
-
-interface Seen {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-}
-
-/** Forwards to `target` and records each request it sees. */
-async function recordingProxy(target: number): Promise<{ server: Server; port: number; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    const upstream = request(
-      { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  return { server, port: (server.address() as AddressInfo).port, seen };
-}
 
 describe('server-everything over Streamable HTTP through the gateway', () => {
   let upstream: RunningProcess;

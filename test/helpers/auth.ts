@@ -2,8 +2,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -12,6 +10,8 @@ import { startGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
 import { type Connected, INITIALIZE, post } from './client.js';
 import { childPids } from './gateway.js';
+
+export { recordingProxy, type Seen } from './recording-proxy.js';
 
 export const CLI = resolve('dist/cli/main.js');
 
@@ -188,34 +188,6 @@ export class LeakWatch {
   get size(): number {
     return this.secrets.size;
   }
-}
-
-export interface Seen {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-}
-
-/** Forwards to 127.0.0.1:`target` and records each request it sees. */
-export async function recordingProxy(
-  target: number,
-): Promise<{ server: Server; port: number; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    const upstream = request(
-      { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  return { server, port: (server.address() as AddressInfo).port, seen };
 }
 
 export function basic(user: string, password: string): string {

@@ -29,6 +29,7 @@ import {
 } from '../jsonrpc.js';
 import type { UpstreamCall, UpstreamLink } from '../upstream-link.js';
 import type { ModernBackend } from './backend.js';
+import { BackendBase } from './backend-base.js';
 import { META, MODERN_REVISIONS, type ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
 import { checkMirrored } from './param-headers.js';
@@ -96,40 +97,21 @@ export interface BridgeOptions {
   readonly logger: Logger;
 }
 
-export class LegacyBridge implements ModernBackend {
-  readonly principalId: string;
+export class LegacyBridge extends BackendBase implements ModernBackend {
   private identity: UpstreamIdentity | undefined;
   private readonly running = new Set<BridgedCall>();
   private readonly parked = new Map<string, BridgedCall>();
   private readonly byProgress = new Map<string, BridgedCall>();
   private readonly listeners = new Set<Listener>();
   private readonly subscriptions = new Map<string, number>();
-  private lastActivity = Date.now();
   private upstreamLogLevel: string | undefined;
 
-  readonly gatekeeper: Gatekeeper;
-
   constructor(private readonly options: BridgeOptions) {
-    this.principalId = options.principalId;
-    this.gatekeeper = options.gatekeeper;
-    options.link.onServerMessage = (message) => this.fromUpstream(message);
+    super(options.principalId, options.gatekeeper, options.link);
   }
 
-  get upstream(): string {
-    return this.options.link.name;
-  }
-
-  get id(): string {
-    return `${this.principalId}\0${this.upstream}`;
-  }
-
-  isIdle(now: number, timeoutMs: number): boolean {
-    return (
-      this.running.size === 0 &&
-      this.parked.size === 0 &&
-      this.listeners.size === 0 &&
-      now - this.lastActivity > timeoutMs
-    );
+  protected busy(): boolean {
+    return this.running.size > 0 || this.parked.size > 0 || this.listeners.size > 0;
   }
 
   /** Initializes the upstream session as a 2025 client that can bridge every server request. */
@@ -192,7 +174,7 @@ export class LegacyBridge implements ModernBackend {
     exchange: ModernExchange,
     principal: Principal,
   ): Promise<void> {
-    this.lastActivity = Date.now();
+    this.touch();
     const state = request.params?.requestState;
     if (typeof state === 'string') return this.resume(request, state, envelope, exchange, principal);
     if (request.params?.inputResponses !== undefined) {
@@ -257,7 +239,7 @@ export class LegacyBridge implements ModernBackend {
     exchange.onclose = () => {
       this.listeners.delete(listener);
       for (const uri of filter.uris) void this.unsubscribe(uri);
-      this.lastActivity = Date.now();
+      this.touch();
     };
     exchange.notify({
       jsonrpc: '2.0',
@@ -371,7 +353,7 @@ export class LegacyBridge implements ModernBackend {
     clearTimeout(call.parkTimer);
     if (call.progressKey && this.byProgress.get(call.progressKey) === call)
       this.byProgress.delete(call.progressKey);
-    this.lastActivity = Date.now();
+    this.touch();
   }
 
   private abandon(call: BridgedCall, reason: string): void {
@@ -387,7 +369,7 @@ export class LegacyBridge implements ModernBackend {
     this.options.link.cancel(call.upstream.handle, reason);
   }
 
-  private fromUpstream(message: JsonRpcRequest | JsonRpcNotification): void {
+  protected fromUpstream(message: JsonRpcRequest | JsonRpcNotification): void {
     if (isRequest(message)) {
       this.serverRequest(message);
       return;

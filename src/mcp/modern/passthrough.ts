@@ -21,6 +21,7 @@ import {
 } from '../jsonrpc.js';
 import type { UpstreamLink } from '../upstream-link.js';
 import type { ModernBackend } from './backend.js';
+import { BackendBase } from './backend-base.js';
 import { META, MODERN_REVISIONS, type ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
 import { checkMirrored, deriveHeaders } from './param-headers.js';
@@ -45,30 +46,16 @@ export interface PassthroughOptions {
   readonly logger: Logger;
 }
 
-export class ModernPassthrough implements ModernBackend {
-  readonly principalId: string;
+export class ModernPassthrough extends BackendBase implements ModernBackend {
   private readonly running = new Map<number, Running>();
   private readonly byProgress = new Map<string, Running>();
   private readonly listeners = new Map<number, { clientId: RequestId; exchange: ModernExchange }>();
-  private lastActivity = Date.now();
-  readonly gatekeeper: Gatekeeper;
-
   constructor(private readonly options: PassthroughOptions) {
-    this.principalId = options.principalId;
-    this.gatekeeper = options.gatekeeper;
-    options.link.onServerMessage = (message) => this.fromUpstream(message);
+    super(options.principalId, options.gatekeeper, options.link);
   }
 
-  get upstream(): string {
-    return this.options.link.name;
-  }
-
-  get id(): string {
-    return `${this.principalId}\0${this.upstream}`;
-  }
-
-  isIdle(now: number, timeoutMs: number): boolean {
-    return this.running.size === 0 && this.listeners.size === 0 && now - this.lastActivity > timeoutMs;
+  protected busy(): boolean {
+    return this.running.size > 0 || this.listeners.size > 0;
   }
 
   discover(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
@@ -81,7 +68,7 @@ export class ModernPassthrough implements ModernBackend {
     exchange: ModernExchange,
     principal: Principal | undefined,
   ): Promise<void> {
-    this.lastActivity = Date.now();
+    this.touch();
     const headers =
       request.method === 'tools/call' ? await this.paramHeadersFor(request, envelope) : undefined;
     const { handle, response } = this.options.link.request(request, headers ? { headers } : {});
@@ -113,13 +100,13 @@ export class ModernPassthrough implements ModernBackend {
   }
 
   async listen(request: JsonRpcRequest, _envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
-    this.lastActivity = Date.now();
+    this.touch();
     const { handle, response } = this.options.link.request(request, { untimed: true });
     this.listeners.set(handle, { clientId: request.id, exchange });
     exchange.onclose = () => {
       if (this.listeners.delete(handle))
         this.options.link.cancel(handle, 'the client closed the subscription');
-      this.lastActivity = Date.now();
+      this.touch();
     };
     response.then(
       (answer) => {
@@ -194,11 +181,11 @@ export class ModernPassthrough implements ModernBackend {
     this.running.delete(entry.handle);
     if (entry.progressKey && this.byProgress.get(entry.progressKey) === entry)
       this.byProgress.delete(entry.progressKey);
-    this.lastActivity = Date.now();
+    this.touch();
     return true;
   }
 
-  private fromUpstream(message: JsonRpcRequest | JsonRpcNotification): void {
+  protected fromUpstream(message: JsonRpcRequest | JsonRpcNotification): void {
     if (isRequest(message)) {
       // 2026-07-28 servers ask for input through input_required results, never with requests.
       this.options.link.respond({
