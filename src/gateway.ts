@@ -22,7 +22,7 @@ import { modernRelay } from './mcp/modern/relay.js';
 import { RequestStateCodec } from './mcp/modern/request-state.js';
 import { Session } from './mcp/session.js';
 import { SessionRegistry } from './mcp/session-registry.js';
-import { type SessionUpstream, UpstreamLink } from './mcp/upstream-link.js';
+import { UpstreamLink } from './mcp/upstream-link.js';
 import { isLoopbackHost } from './net/loopback.js';
 import { mcpPipeline } from './pipeline.js';
 import { ToolCatalog } from './policy/catalog.js';
@@ -90,25 +90,30 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   const isModern = (upstream: string) =>
     (config.upstreams[upstream] as UpstreamConfig).protocol === '2026-07-28';
   /** The policy over one upstream connection; its catalog lists tools through `via`. */
-  const gatekeeperFor = (upstream: string, via: SessionUpstream): Gatekeeper => {
+  /** The policy over one upstream link; its catalog lists tools through the link itself. */
+  const gatekeeperFor = (upstream: string, link: UpstreamLink): Gatekeeper => {
     // A 2026 upstream needs an envelope on every request; the gateway lists with no client capabilities.
-    const meta = isModern(upstream) && via instanceof UpstreamLink ? { _meta: gatewayEnvelope() } : {};
+    const meta = isModern(upstream) ? { _meta: gatewayEnvelope() } : {};
     const catalog = new ToolCatalog(async (cursor) => {
       const params = { ...(cursor ? { cursor } : {}), ...meta };
-      const answer = await via.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
+      const answer = await link.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
       return 'result' in answer ? answer.result : {};
     }, config.limits.maxCacheTtl);
     return new Gatekeeper({ policy, upstream, catalog });
   };
   const openSession = async (upstream: string, principal: Principal): Promise<Session> => {
     const link = await openLink(upstream);
-    const side: SessionUpstream = isModern(upstream)
+    // A 2025 client of a 2026 upstream: the adapter's catalog lists with the session's own envelope.
+    const adapter = isModern(upstream)
       ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl)
-      : link;
+      : undefined;
+    const gatekeeper = adapter
+      ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog })
+      : gatekeeperFor(upstream, link);
     return new Session({
       principalId: principal.id,
-      link: side,
-      gatekeeper: gatekeeperFor(upstream, side),
+      link: adapter ?? link,
+      gatekeeper,
       maxStreams: config.limits.streamsPerSession,
       logger,
     });

@@ -38,7 +38,8 @@ export class ModernUpstreamAdapter implements SessionUpstream {
   private readonly asked = new Map<RequestId, Asked>();
   private readonly resourceListens = new Map<string, number>();
   private listChangedListen: number | undefined;
-  private readonly tools: ToolCatalog;
+  /** The upstream's tools as this session sees them (the session's policy shares it). */
+  readonly catalog: ToolCatalog;
 
   constructor(
     private readonly link: UpstreamLink,
@@ -46,7 +47,7 @@ export class ModernUpstreamAdapter implements SessionUpstream {
     maxCatalogAgeMs: number,
   ) {
     link.onServerMessage = (message) => this.fromUpstream(message);
-    this.tools = new ToolCatalog(async (cursor) => {
+    this.catalog = new ToolCatalog(async (cursor) => {
       const params = { ...(cursor ? { cursor } : {}), _meta: this.envelope() };
       const answer = await link.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
       return 'result' in answer ? answer.result : {};
@@ -151,7 +152,7 @@ export class ModernUpstreamAdapter implements SessionUpstream {
     const base = message.params ?? {};
     // A 2025 client mirrors no Mcp-Param headers; the upstream needs them as its tool schema declares.
     const declared =
-      message.method === 'tools/call' ? await this.tools.declared(String(base.name)) : undefined;
+      message.method === 'tools/call' ? await this.catalog.declared(String(base.name)) : undefined;
     const headers = declared ? deriveHeaders(declared, base.arguments as Params | undefined) : {};
     let extra: Params = {};
     for (let round = 0; round < MAX_ROUNDS; round++) {
