@@ -1,0 +1,160 @@
+/**
+ * The targets the bench compares. A target is data, not code: the processes to start (in order),
+ * the MCP endpoint path on the last one, and which workloads apply. To add a target (say, Portcullis
+ * with API keys and audit switched on), add an entry here; nothing else changes.
+ *
+ * Placeholders, filled in when the target starts:
+ *   {node}         this Node binary (process.execPath)
+ *   {everything}   node_modules/@modelcontextprotocol/server-everything/dist/index.js
+ *   {root}         the repository root
+ *   {port}         a free 127.0.0.1 port picked for this process
+ *   {port:ROLE}    the port of an earlier process of the same target, e.g. {port:upstream}
+ *   {dir}          a private temporary directory for this target (SQLite files, key files…)
+ */
+
+export interface ProcessSpec {
+  /** How the other processes of this target refer to this one ({port:ROLE}); also names its log file. */
+  readonly role: string;
+  /** `node` arguments (script and its arguments). Exactly one of `node` or `portcullis`. */
+  readonly node?: readonly string[];
+  /**
+   * A Portcullis config (YAML). It is written to a temporary file and started through the real CLI,
+   * `node dist/cli/main.js start --config <file>`, as its own process (so its RSS can be measured).
+   */
+  readonly portcullis?: string;
+  /** The process's whole environment besides PATH. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Preload test/helpers/loopback-only.mjs: for third-party servers that listen on every interface. */
+  readonly loopbackOnly?: boolean;
+  /** A GET to this path on {port} gets an HTTP answer (any status) once the process is ready. */
+  readonly readyPath: string;
+}
+
+export interface Target {
+  readonly name: string;
+  /** One line for the report. */
+  readonly description: string;
+  /** Started in this order and stopped in reverse. The last one is the endpoint clients use and the process whose RSS is measured. */
+  readonly processes: readonly ProcessSpec[];
+  /** The MCP endpoint on the last process. */
+  readonly mcpPath: string;
+  /** The reference every other target is compared to (exactly one target). */
+  readonly baseline?: boolean;
+  /** Measure RSS with idle sessions (targets whose sessions ride an HTTP upstream, or the HTTP server itself). */
+  readonly memory?: boolean;
+  /** Headers every client request carries (credentials of targets with authentication). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** server-everything in its own Streamable HTTP mode; PORT picks the port, the preload pins 127.0.0.1. */
+const everythingHttp = (role: string): ProcessSpec => ({
+  role,
+  node: ['{everything}', 'streamableHttp'],
+  env: { PORT: '{port}' },
+  loopbackOnly: true,
+  readyPath: '/mcp',
+});
+
+/**
+ * The common part of every Portcullis config in the bench: the transparent gateway. Every client
+ * of the bench is one principal from one IP, so the abuse limits are lifted far above what the
+ * workloads do (their bookkeeping still runs); targets for the later issues set real ones.
+ */
+const portcullisYaml = (upstream: string, extra = ''): string =>
+  `listen: { host: 127.0.0.1, port: {port} }
+auth: { none: true }
+limits:
+  perIp: 1000000/s
+  perPrincipal: 1000000/s
+  concurrency: { perPrincipal: 100000, perUpstream: 100000 }
+  sessions: { perPrincipal: 100000, total: 100000 }
+upstreams:
+  everything:
+${upstream}
+${extra}`;
+
+const STDIO_UPSTREAM = `    command: "{node}"
+    args: ["{everything}", "stdio"]`;
+
+const HTTP_UPSTREAM = `    url: "http://127.0.0.1:{port:upstream}/mcp"`;
+
+export const TARGETS: readonly Target[] = [
+  {
+    name: 'direct-http',
+    description: "server-everything's own Streamable HTTP mode, no gateway (the baseline)",
+    processes: [everythingHttp('server')],
+    mcpPath: '/mcp',
+    baseline: true,
+    memory: true,
+  },
+  {
+    name: 'portcullis-stdio',
+    description: 'Portcullis CLI, server-everything over stdio (one child per session)',
+    processes: [{ role: 'gateway', portcullis: portcullisYaml(STDIO_UPSTREAM), readyPath: '/healthz' }],
+    mcpPath: '/mcp',
+  },
+  {
+    name: 'portcullis-http',
+    description:
+      'Portcullis CLI, its own server-everything over Streamable HTTP (one upstream session per session)',
+    processes: [
+      everythingHttp('upstream'),
+      { role: 'gateway', portcullis: portcullisYaml(HTTP_UPSTREAM), readyPath: '/healthz' },
+    ],
+    mcpPath: '/mcp',
+    memory: true,
+  },
+  {
+    name: 'supergateway',
+    description: 'supergateway --stateful, stdio → Streamable HTTP (one child per session)',
+    processes: [
+      {
+        role: 'gateway',
+        node: [
+          '{root}/node_modules/supergateway/dist/index.js',
+          '--stdio',
+          '"{node}" "{everything}" stdio',
+          '--outputTransport',
+          'streamableHttp',
+          '--stateful',
+          '--port',
+          '{port}',
+          '--streamableHttpPath',
+          '/mcp',
+          '--healthEndpoint',
+          '/healthz',
+          '--logLevel',
+          'none',
+        ],
+        loopbackOnly: true,
+        readyPath: '/healthz',
+      },
+    ],
+    mcpPath: '/mcp',
+  },
+  {
+    name: 'mcp-proxy',
+    description: 'mcp-proxy --server stream, stdio → Streamable HTTP (one child shared by all sessions)',
+    processes: [
+      {
+        role: 'gateway',
+        node: [
+          '{root}/node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          '{port}',
+          '--server',
+          'stream',
+          '--',
+          '{node}',
+          '{everything}',
+          'stdio',
+        ],
+        loopbackOnly: true,
+        readyPath: '/ping',
+      },
+    ],
+    mcpPath: '/mcp',
+  },
+];
