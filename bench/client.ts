@@ -1,5 +1,6 @@
 /** One MCP client session with the real SDK client (v2 Client + StreamableHTTPClientTransport). */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { ownSignalPerPost } from '../src/upstream/own-signal-fetch.js';
 
 export const ECHO_MESSAGE = 'portcullis-bench';
 
@@ -37,27 +38,6 @@ export class BenchSession {
   async close(): Promise<void> {
     await this.transport.terminateSession().catch(() => {});
     await this.client.close().catch(() => {});
-  }
-}
-
-/**
- * The SDK passes its transport-wide AbortSignal to every fetch, and undici adds an abort listener to
- * it per request that only a garbage collection removes: after ~1,500 calls in one session Node
- * prints MaxListenersExceededWarning, and each call pays for the ever longer listener list. So each
- * POST gets its own signal, linked to the transport's until its response headers arrive (the bench
- * never cancels a call mid-answer); GET streams keep the transport's signal. Same for every target.
- */
-async function ownSignalPerPost(url: string | URL, init?: RequestInit): Promise<Response> {
-  const outer = init?.signal;
-  if (!outer || init?.method !== 'POST') return fetch(url, init);
-  const own = new AbortController();
-  const abort = () => own.abort(outer.reason);
-  if (outer.aborted) abort();
-  else outer.addEventListener('abort', abort, { once: true });
-  try {
-    return await fetch(url, { ...init, signal: own.signal });
-  } finally {
-    outer.removeEventListener('abort', abort);
   }
 }
 

@@ -150,7 +150,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       : { transport: 'http', url: redactUrl(u.url ?? '') };
   };
 
-  const limiters = new RateLimiters(config.store.redis, logger);
+  const limiters = await RateLimiters.create(config.store.redis, logger);
   const limits = limitStages(config.limits, limiters);
   const keyStore = config.auth.apiKeys ? openStore(config, baseDir) : undefined;
   const tls = config.listen.tls

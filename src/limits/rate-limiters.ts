@@ -4,7 +4,7 @@
  * the gateway keeps enforcing the same limits per instance (never failing open, never failing
  * every request), and says so in its log, /readyz and metrics.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
@@ -24,34 +24,38 @@ export interface Consumed {
 }
 
 export class RateLimiters {
-  private readonly redis: Redis | undefined;
   private redisReady = false;
 
-  constructor(redisUrl: string | undefined, logger: Logger) {
-    if (!redisUrl) return;
+  private constructor(private readonly redis: Redis | undefined) {}
+
+  /** Memory-only limiters, or Redis-backed ones (ioredis is loaded only when a fleet uses it). */
+  static async create(redisUrl: string | undefined, logger: Logger): Promise<RateLimiters> {
+    if (!redisUrl) return new RateLimiters(undefined);
+    const { Redis } = await import('ioredis');
     // No offline queue: while Redis is down a command fails at once and the insurance limiter answers.
-    this.redis = new Redis(redisUrl, {
+    const redis = new Redis(redisUrl, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
-      lazyConnect: false,
       retryStrategy: (attempt) => Math.min(attempt * 500, 5000),
     });
-    this.redis.on('ready', () => {
-      if (!this.redisReady) logger.info('rate limits are shared through Redis');
-      this.redisReady = true;
+    const limiters = new RateLimiters(redis);
+    redis.on('ready', () => {
+      if (!limiters.redisReady) logger.info('rate limits are shared through Redis');
+      limiters.redisReady = true;
     });
-    this.redis.on('error', (err: Error) => {
-      if (this.redisReady)
+    redis.on('error', (err: Error) => {
+      if (limiters.redisReady)
         logger.warn(
           { err: err.message },
           'Redis is unreachable: rate limits fall back to this instance alone',
         );
-      this.redisReady = false;
+      limiters.redisReady = false;
     });
-    this.redis.on('end', () => {
-      this.redisReady = false;
+    redis.on('end', () => {
+      limiters.redisReady = false;
     });
+    return limiters;
   }
 
   get state(): SharedState {

@@ -29,7 +29,6 @@ import { SseStream } from './sse.js';
 import type { SessionUpstream } from './upstream-link.js';
 
 const BUFFER_LIMIT = 256;
-const KEEP_ALIVE_MS = 15_000;
 
 /** 256 random bits, base64url: visible ASCII as the transport requires, unguessable. */
 export function newSessionId(): string {
@@ -48,7 +47,7 @@ class Exchange {
     ids: readonly RequestId[],
   ) {
     for (const id of ids) this.awaiting.add(idKey(id));
-    this.stream = new SseStream(res, { headers, flush: false, keepAliveMs: KEEP_ALIVE_MS });
+    this.stream = new SseStream(res, { headers, flush: false });
   }
 
   /** Marks `id` answered, writing `response` if there is one; ends the stream after the last. */
@@ -169,7 +168,6 @@ export class Session {
     const stream = new SseStream(res, {
       headers: { 'mcp-session-id': this.id },
       flush: true,
-      keepAliveMs: KEEP_ALIVE_MS,
     });
     this.getStream = stream;
     stream.onclose = () => {

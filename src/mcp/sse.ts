@@ -5,17 +5,41 @@ import type { JsonRpcMessage } from './jsonrpc.js';
 /** A client that stops reading may not make the gateway buffer without bound. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
+/** Comment frames at this interval keep idle proxies from cutting a long-lived stream. */
+const KEEP_ALIVE_MS = 15_000;
+
+/**
+ * One timer for every open stream rather than one per stream: most POST answers end within
+ * milliseconds, and a timer created and cleared per answer showed in the profile.
+ */
+const alive = new Set<SseStream>();
+let ticker: NodeJS.Timeout | undefined;
+
+function track(stream: SseStream): void {
+  alive.add(stream);
+  if (ticker) return;
+  ticker = setInterval(() => {
+    for (const s of alive) s.ping();
+  }, KEEP_ALIVE_MS);
+  ticker.unref();
+}
+
+function untrack(stream: SseStream): void {
+  alive.delete(stream);
+  if (alive.size === 0 && ticker) {
+    clearInterval(ticker);
+    ticker = undefined;
+  }
+}
+
 export interface SseOptions {
   readonly headers: Readonly<Record<string, string>>;
   /** Send headers at once (a GET stream) rather than with the first event (a POST answer). */
   readonly flush: boolean;
-  /** Comment frames that keep idle proxies from cutting a long-lived stream; 0 for none. */
-  readonly keepAliveMs: number;
 }
 
 export class SseStream {
   private closed = false;
-  private readonly keepAlive: NodeJS.Timeout | undefined;
   onclose: () => void = () => {};
 
   constructor(
@@ -29,20 +53,21 @@ export class SseStream {
       'x-accel-buffering': 'no',
     });
     if (options.flush) res.flushHeaders();
-    this.keepAlive =
-      options.keepAliveMs > 0
-        ? setInterval(() => this.write(': keep-alive\n\n'), options.keepAliveMs)
-        : undefined;
-    this.keepAlive?.unref();
+    track(this);
     res.on('close', () => {
       this.closed = true;
-      clearInterval(this.keepAlive);
+      untrack(this);
       this.onclose();
     });
   }
 
   get open(): boolean {
     return !this.closed && !this.res.writableEnded;
+  }
+
+  /** A comment frame: keeps proxies from timing the stream out. */
+  ping(): void {
+    this.write(': keep-alive\n\n');
   }
 
   /** Sends one message; false when the stream is gone and the message was not delivered. */

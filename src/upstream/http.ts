@@ -4,11 +4,12 @@
  * headers, which never come from and never go back to the client, and treats a lost upstream
  * session (404) as a closed connection, so the session layer reconnects and re-initializes.
  */
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { UpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { type JsonRpcMessage, toMessage } from '../mcp/jsonrpc.js';
 import type { SendOptions, UpstreamConnection } from './connection.js';
+import { ownSignalPerPost } from './own-signal-fetch.js';
 import { redactUrl } from './redact-url.js';
 
 export interface HttpOptions {
@@ -23,7 +24,10 @@ export async function startHttp(options: HttpOptions): Promise<UpstreamConnectio
   // Redirects are followed only within the upstream's origin (the SDK default), so the credential
   // headers can never be sent to a host the operator did not name.
   const modern = config.protocol === '2026-07-28';
+  // Loaded on first use: a gateway with only stdio upstreams does not pay for the HTTP client.
+  const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
   const transport = new StreamableHTTPClientTransport(new URL(config.url), {
+    fetch: ownSignalPerPost,
     requestInit: { headers: config.headers },
     ...(modern ? { protocolVersion: config.protocol } : {}),
   });

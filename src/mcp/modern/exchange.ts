@@ -17,9 +17,7 @@ export class ModernExchange {
     readonly requestId: string,
     streaming: boolean,
   ) {
-    this.stream = streaming
-      ? new SseStream(res, { headers: {}, flush: false, keepAliveMs: 15_000 })
-      : undefined;
+    this.stream = streaming ? new SseStream(res, { headers: {}, flush: false }) : undefined;
     res.on('close', () => {
       if (!this.done) this.onclose();
       this.done = true;
