@@ -1,6 +1,6 @@
 /** One MCP client session with the real SDK client (v2 Client + StreamableHTTPClientTransport). */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { ownSignalPerPost } from '../src/upstream/own-signal-fetch.js';
+import { ownSignalPerPost } from './own-signal-fetch.js';
 
 export const ECHO_MESSAGE = 'portcullis-bench';
 

@@ -1,5 +1,5 @@
 /**
- * A fetch for the SDK's HTTP client transport. The transport passes its one long-lived AbortSignal
+ * A fetch for the SDK HTTP client transport the bench clients use. The transport passes its one long-lived AbortSignal
  * to every fetch, and undici adds an abort listener to it per request that only a garbage
  * collection removes: after ~1,500 calls on one upstream session Node warns of a listener leak and
  * each call pays for the longer list. Each POST therefore gets its own signal, linked to the
