@@ -105,6 +105,18 @@ export const TARGETS: readonly Target[] = [
     memory: true,
   },
   {
+    name: 'portcullis-stdio-redis',
+    description: 'portcullis-stdio with its rate limits held in Redis (127.0.0.1:6379), as a fleet would',
+    processes: [
+      {
+        role: 'gateway',
+        portcullis: portcullisYaml(STDIO_UPSTREAM, 'store: { redis: "redis://127.0.0.1:6379" }'),
+        readyPath: '/healthz',
+      },
+    ],
+    mcpPath: '/mcp',
+  },
+  {
     name: 'supergateway',
     description: 'supergateway --stateful, stdio → Streamable HTTP (one child per session)',
     processes: [
