@@ -392,6 +392,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
         return;
       }
       case 'notifications/tools/list_changed':
+        this.gatekeeper.catalog.invalidate();
         this.broadcast(message, (f) => f.tools);
         return;
       case 'notifications/prompts/list_changed':

@@ -198,6 +198,7 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
     const meta = message.params?._meta as Params | undefined;
     const subscription = meta?.[META.subscriptionId];
     if (typeof subscription === 'number') {
+      if (message.method === 'notifications/tools/list_changed') this.gatekeeper.catalog.invalidate();
       const listener = this.listeners.get(subscription);
       listener?.exchange.notify(this.tagged(message, listener.clientId));
       return;
