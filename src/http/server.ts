@@ -31,10 +31,21 @@ export interface ServerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
+/** Status lines for the client errors Node reports before (or instead of) a request handler. */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  // limits.bodyTimeout: the headers or the body did not arrive in time (slowloris).
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  ERR_HTTP_HEADERS_TIMEOUT: '408 Request Timeout',
+};
+
 export function createHttpServer(options: ServerOptions): Server {
   const timeouts = {
     headersTimeout: Math.min(30_000, options.bodyTimeout),
     requestTimeout: options.bodyTimeout,
+    // Node only enforces the two timeouts above when it sweeps its connections (every 30 s by
+    // default), which would let a slow client hold a socket far past bodyTimeout.
+    connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(options.bodyTimeout / 4))),
     keepAliveTimeout: 65_000,
   };
   if (!options.tls) return createServer(timeouts);
@@ -119,8 +130,7 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed HTTP never reaches a handler; answer it with the same headers every response has.
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
     const headers = [
       ...SECURITY_HEADERS,
       ['x-request-id', randomUUID()],
