@@ -3,6 +3,11 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { keyCreatedEvent } from './audit/admin-events.js';
+import { AuditLog, stdoutSink } from './audit/audit-log.js';
+import type { AuditEvent } from './audit/events.js';
+import { securityPosture } from './audit/posture.js';
+import { Redactor } from './audit/redact.js';
 import type { Principal } from './auth/principal.js';
 import { protectedResourceMetadata } from './auth/protected-resource.js';
 import { setupAuthentication } from './auth/setup.js';
@@ -24,6 +29,7 @@ import { Session } from './mcp/session.js';
 import { SessionRegistry } from './mcp/session-registry.js';
 import { UpstreamLink } from './mcp/upstream-link.js';
 import { isLoopbackHost } from './net/loopback.js';
+import { GatewayMetrics, metricsHandler } from './observability/metrics.js';
 import { mcpPipeline } from './pipeline.js';
 import { ToolCatalog } from './policy/catalog.js';
 import { Gatekeeper } from './policy/gatekeeper.js';
@@ -33,7 +39,8 @@ import { openStore } from './store/open.js';
 import type { Connector } from './upstream/connection.js';
 import { startHttp } from './upstream/http.js';
 import { redactUrl } from './upstream/redact-url.js';
-import { startStdio } from './upstream/stdio.js';
+import { runningChildren, startStdio } from './upstream/stdio.js';
+import { VERSION } from './version.js';
 
 export interface RunningGateway {
   /** The base URL the gateway listens on, e.g. http://127.0.0.1:8787 */
@@ -41,7 +48,8 @@ export interface RunningGateway {
   readonly port: number;
   /** The admin API key created on a first start (auth.apiKeys.bootstrapAdmin), to be shown once. */
   readonly bootstrapKey: string | undefined;
-  close(): Promise<void>;
+  /** Stops serving, closes sessions, records gateway.stop and flushes the audit trail. */
+  close(reason?: string): Promise<void>;
 }
 
 export function connectorFor(
@@ -152,7 +160,23 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
 
   const limiters = await RateLimiters.create(config.store.redis, logger);
   const limits = limitStages(config.limits, limiters);
-  const keyStore = config.auth.apiKeys ? openStore(config, baseDir) : undefined;
+  const keyStore = config.auth.apiKeys || config.audit.store ? openStore(config, baseDir) : undefined;
+  const metrics = config.metrics.enabled ? new GatewayMetrics({ upstreams: names }) : undefined;
+  const auditLog = new AuditLog({
+    redactor: new Redactor(loaded.secrets, { pii: config.audit.redactPersonalData }),
+    ...(config.audit.stdout ? { sink: stdoutSink(logger) } : {}),
+    ...(config.audit.store && keyStore ? { store: keyStore.store.audit } : {}),
+    logger,
+    logArguments: config.audit.logArguments,
+    rateLimitWindow: config.audit.rateLimitWindow,
+    ...(metrics ? { onEvent: (event: AuditEvent) => metrics.countEvent(event) } : {}),
+  });
+  metrics?.watch({
+    sessions: () => sessions.size,
+    bridges: () => bridges.size,
+    childProcesses: runningChildren,
+    audit: auditLog,
+  });
   const tls = config.listen.tls
     ? {
         cert: readPem(baseDir, 'cert', config.listen.tls.cert),
@@ -161,6 +185,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     : undefined;
   const server = createHttpServer({ bodyTimeout: config.limits.bodyTimeout, ...(tls ? { tls } : {}) });
   const port = await listen(server, config.listen.host, config.listen.port).catch(async (err: Error) => {
+    await auditLog.close();
     await keyStore?.store.close();
     await limiters.close();
     throw err;
@@ -168,10 +193,12 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   const url = `${tls ? 'https' : 'http'}://${hostForUrl(config.listen.host)}:${port}`;
   const publicUrl = new URL(config.publicUrl ?? url);
   const auth = setupAuthentication(config.auth, publicUrl, keyStore);
-  const bootstrapKey =
+  const bootstrap =
     auth.apiKeys && config.auth.apiKeys?.bootstrapAdmin && (await keyStore?.store.apiKeys.count()) === 0
-      ? (await auth.apiKeys.create({ name: 'admin', scopes: ['*'], expiresAt: null })).key
+      ? await auth.apiKeys.create({ name: 'admin', scopes: ['*'], expiresAt: null })
       : undefined;
+  if (bootstrap) auditLog.record(keyCreatedEvent(bootstrap.record, { via: 'gateway' }));
+  const bootstrapKey = bootstrap?.key;
   attachFrontDoor(server, {
     upstreams: names,
     stages: mcpPipeline(config, publicUrl, auth.authenticators, limits, {
@@ -184,6 +211,10 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     trustedProxies: config.listen.trustedProxies,
     allowedOrigins: config.listen.allowedOrigins,
     publicUrl,
+    audit: { log: auditLog, ...(metrics ? { metrics } : {}) },
+    ...(metrics
+      ? { metrics: metricsHandler(metrics, config.metrics.token ? { token: config.metrics.token } : {}) }
+      : {}),
     readiness: () => ({
       status: 'ready',
       readOnly: config.policy.readOnly,
@@ -230,19 +261,43 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     );
   }
 
+  if (metrics && !config.metrics.token && !isLoopbackHost(config.listen.host)) {
+    logger.warn(
+      '/metrics is served without a token on a non-loopback address — set metrics.token, or metrics.enabled: false',
+    );
+  }
+
   if (bootstrapKey)
     logger.info('created the first admin API key (shown once on the terminal, stored only as a hash)');
+
+  const startedAt = Date.now();
+  auditLog.record({
+    type: 'gateway.start',
+    version: VERSION,
+    pid: process.pid,
+    listen: url,
+    publicUrl: publicUrl.href,
+    posture: securityPosture(config, limiters.state),
+  });
 
   return {
     url,
     port,
     bootstrapKey,
-    async close() {
+    async close(reason = 'close') {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await Promise.all([sessions.closeAll(), bridges.closeAll()]);
+      auditLog.record({
+        type: 'gateway.stop',
+        reason,
+        uptimeMs: Date.now() - startedAt,
+        auditDropped: auditLog.dropped,
+      });
+      // Every event recorded so far reaches the store before it closes.
+      await auditLog.close();
       await auth.close();
       await limiters.close();
       await keyStore?.store.close();

@@ -77,9 +77,16 @@ export function authenticate(methods: Authenticators): (ctx: RequestContext) => 
         );
       ctx.principal = await resolve(credential, ctx);
     } catch (err) {
-      if (err instanceof AuthError) throw refusal(err, ctx, credential !== undefined, methods);
-      throw err;
+      if (!(err instanceof AuthError)) throw err;
+      const error = refusal(err, ctx, credential !== undefined, methods);
+      ctx.audit?.authFailed(
+        error,
+        credential?.kind ?? 'missing',
+        credential?.kind === 'basic' ? credential.username : undefined,
+      );
+      throw error;
     }
+    ctx.audit?.authenticated(ctx.principal);
   };
 }
 

@@ -1,5 +1,8 @@
 /** `portcullis keys create|list|revoke`: API keys in the store the gateway uses (same --config). */
 import type { Command } from 'commander';
+import { cliActor, keyCreatedEvent, keyRevokedEvent } from '../audit/admin-events.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { Redactor } from '../audit/redact.js';
 import { ApiKeys } from '../auth/api-keys.js';
 import { scopeSchema } from '../config/auth-schema.js';
 import { DEFAULT_ROLES } from '../config/policy-schema.js';
@@ -13,14 +16,24 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-async function withKeys<T>(configFile: string, work: (keys: ApiKeys) => Promise<T>): Promise<T> {
-  const { config, baseDir } = loadOrExit(configFile);
+/** Runs `work` on the configured store's keys; what it records goes to the store's audit trail. */
+async function withKeys<T>(
+  configFile: string,
+  work: (keys: ApiKeys, audit: AuditLog) => Promise<T>,
+): Promise<T> {
+  const { config, baseDir, secrets } = loadOrExit(configFile);
   if (!config.auth.apiKeys) fail('API keys are not enabled in this config — add auth: { apiKeys: {} }');
   const { store, secret } = openStore(config, baseDir);
   const keys = new ApiKeys(store.apiKeys, secret);
+  // No stdout sink: the CLI's stdout carries the key, for scripts to read.
+  const audit = new AuditLog({
+    redactor: new Redactor(secrets),
+    ...(config.audit.store ? { store: store.audit } : {}),
+  });
   try {
-    return await work(keys);
+    return await work(keys, audit);
   } finally {
+    await audit.close();
     await keys.close();
     await store.close();
   }
@@ -73,9 +86,11 @@ export function registerKeys(program: Command): void {
             fail(`--expires "${options.expires}" is not a positive duration — write it like 30d or 12h`);
           expiresAt = Date.now() + parsed.data;
         }
-        const { key, record } = await withKeys(options.config, (k) =>
-          k.create({ name: options.name, scopes, roles, expiresAt }),
-        );
+        const { key, record } = await withKeys(options.config, async (k, audit) => {
+          const created = await k.create({ name: options.name, scopes, roles, expiresAt });
+          audit.record(keyCreatedEvent(created.record, cliActor()));
+          return created;
+        });
         process.stderr.write(
           `Created ${record.id} "${record.name}" with scopes [${scopes.join(', ')}]${roles.length > 0 ? ` and roles [${roles.join(', ')}]` : ''}, expires ${date(expiresAt)}.\nThe key is printed below once; it is stored only as a hash and cannot be shown again.\n`,
         );
@@ -119,7 +134,11 @@ export function registerKeys(program: Command): void {
     .argument('<id>', 'the key id shown by keys list (key_…)')
     .option(...CONFIG_OPTION)
     .action(async (id: string, options: { config: string }) => {
-      const revoked = await withKeys(options.config, (k) => k.revoke(id));
+      const revoked = await withKeys(options.config, async (k, audit) => {
+        const done = await k.revoke(id);
+        if (done) audit.record(keyRevokedEvent(id, cliActor()));
+        return done;
+      });
       if (!revoked) fail(`no active key with id ${id} — see: npx portcullis keys list`);
       process.stdout.write(`revoked ${id}\n`);
     });

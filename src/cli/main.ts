@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The portcullis command. Every subcommand takes --config FILE (default ./portcullis.yaml). */
 import { Command } from 'commander';
+import { registerAudit } from './audit.js';
 import { registerCheckConfig } from './check-config.js';
 import { registerKeys } from './keys.js';
 import { registerPolicy } from './policy.js';
@@ -18,5 +19,6 @@ registerCheckConfig(program);
 registerKeys(program);
 registerPolicy(program);
 registerUsers(program);
+registerAudit(program);
 
 await program.parseAsync(process.argv);

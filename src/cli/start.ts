@@ -22,7 +22,8 @@ export function registerStart(program: Command): void {
       process.stderr.write(banner(gateway.url, loaded.config, gateway.bootstrapKey));
       const stop = async (signal: string) => {
         logger.info({ signal }, 'shutting down');
-        await gateway.close();
+        // Records gateway.stop and writes every queued audit event before the process ends.
+        await gateway.close(signal);
         logger.flush();
         process.exit(0);
       };

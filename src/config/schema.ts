@@ -123,7 +123,7 @@ const upstreamSchema = z
   });
 
 const storeSchema = z.strictObject({
-  /** The embedded SQLite file (API keys; later consents and audit), relative to the config file. */
+  /** The embedded SQLite file (API keys, audit trail), relative to the config file. */
   sqlite: z.string().min(1).default('./data/portcullis.db'),
   /** Redis shared by a fleet of gateways for rate limits (redis:// or rediss://). */
   redis: z
@@ -173,6 +173,29 @@ const limitsSchema = z.strictObject({
   maxCacheTtl: z.union([z.literal(0), duration]).default(60_000),
 });
 
+const auditSchema = z.strictObject({
+  /** Each event as a JSON line on stdout (readable lines when stdout is a terminal). */
+  stdout: z.boolean().default(true),
+  /** Each event appended to the store's hash chain (portcullis audit verify|tail|query|export). */
+  store: z.boolean().default(true),
+  /**
+   * `<upstream>.<tool>` patterns (* matches any run) whose call arguments and results are
+   * recorded, redacted. Nothing is recorded for other tools: arguments often carry personal data.
+   */
+  logArguments: z.array(z.string().min(1)).default([]),
+  /** Rate-limit refusals of one source are recorded once per this window, then summarized (0: each). */
+  rateLimitWindow: z.union([z.literal(0), duration]).default(60_000),
+  /** Mask emails, phone numbers and card numbers in log lines as well as credentials. */
+  redactPersonalData: z.boolean().default(true),
+});
+
+const metricsSchema = z.strictObject({
+  /** Serve Prometheus metrics at /metrics. */
+  enabled: z.boolean().default(true),
+  /** When set, /metrics needs `Authorization: Bearer <token>` (use ${env:…} or ${file:…}). */
+  token: z.string().min(16, { message: 'is too short — use at least 16 random characters' }).optional(),
+});
+
 export const configSchema = z
   .strictObject({
     listen: listenSchema.prefault({}),
@@ -199,6 +222,8 @@ export const configSchema = z
     auth: authSchema.prefault({}),
     policy: policySchema.prefault({}),
     limits: limitsSchema.prefault({}),
+    audit: auditSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const loopback = isLoopbackHost(c.listen.host);

@@ -1,5 +1,6 @@
 /** The per-request context every pipeline stage reads and extends. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestAudit } from '../audit/request-audit.js';
 import type { Principal } from '../auth/principal.js';
 import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
 import type { ModernEnvelope } from '../mcp/modern/envelope.js';
@@ -17,6 +18,8 @@ export interface RequestContext {
   /** The gateway's public URL; with the endpoint's path it names the protected resource. */
   readonly publicUrl: URL;
   readonly startedAt: number;
+  /** This request's audit trail; absent when the gateway records no audit events. */
+  audit?: RequestAudit;
   principal?: Principal;
   /** Parsed JSON-RPC messages of a POST body. */
   messages?: JsonRpcMessage[];

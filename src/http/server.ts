@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { type AuditServices, RequestAudit } from '../audit/request-audit.js';
 import type { Logger } from '../log/logger.js';
 import { runPipeline, type Stage } from '../pipeline.js';
 import { clientAddressResolver } from './client-address.js';
@@ -22,6 +23,10 @@ export interface FrontDoorOptions {
   readonly allowedOrigins: readonly string[];
   readonly publicUrl: URL;
   readonly logger: Logger;
+  /** Where requests' audit events and metrics go; without it, none are recorded. */
+  readonly audit?: AuditServices;
+  /** Serves GET /metrics (Prometheus), when metrics are on. */
+  readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface ServerOptions {
@@ -76,6 +81,7 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
     const pathname = (req.url ?? '/').split('?', 1)[0] as string;
     if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (pathname === '/readyz') return sendJson(res, 200, options.readiness());
+    if (pathname === '/metrics' && options.metrics) return options.metrics(req, res);
     if (pathname === PRM_PREFIX || pathname.startsWith(`${PRM_PREFIX}/`)) {
       // The root document describes /mcp (RFC 9728 §3.1 lets clients fall back to it).
       const path = pathname === PRM_PREFIX ? '/mcp' : pathname.slice(PRM_PREFIX.length);
@@ -102,8 +108,15 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       secure,
       startedAt: performance.now(),
     };
+    const { audit } = options;
+    if (audit) ctx.audit = new RequestAudit(audit, ctx);
+    if (audit?.metrics) {
+      const metrics = audit.metrics;
+      res.once('finish', () => metrics.countRequest(endpoint.upstream, req.method, res.statusCode));
+    }
     runPipeline(stages, ctx).catch((err: unknown) => {
       const error = toGatewayError(err);
+      ctx.audit?.failed(error);
       const level = error.status >= 500 ? 'error' : 'info';
       logger[level](
         {

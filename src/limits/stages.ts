@@ -18,8 +18,6 @@ export interface LimitStages {
   readonly perPrincipal: (ctx: RequestContext) => Promise<void>;
   readonly perTool: (ctx: RequestContext) => Promise<void>;
   readonly concurrency: (ctx: RequestContext) => Promise<void>;
-  /** Counts refusals per budget, for metrics. */
-  onRefusal: (budget: string) => void;
 }
 
 function refused(budget: string, limiter: Limiter, result: Consumed, what: string): GatewayError {
@@ -50,13 +48,10 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
   const principals = new ConcurrencyGate(limits.concurrency.perPrincipal, limits.concurrency.queueTimeout);
   const upstreams = new ConcurrencyGate(limits.concurrency.perUpstream, limits.concurrency.queueTimeout);
 
-  const stages: LimitStages = {
-    onRefusal: () => {},
-
+  return {
     async perIp(ctx) {
       const result = await perIp.consume(ctx.clientIp);
       if (result.allowed) return;
-      stages.onRefusal('ip');
       throw refused('ip', perIp, result, 'from this address');
     },
 
@@ -64,7 +59,6 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
       if (!ctx.principal) return;
       const result = await perPrincipal.consume(ctx.principal.id);
       if (result.allowed) return;
-      stages.onRefusal('principal');
       throw refused('principal', perPrincipal, result, 'for this caller');
     },
 
@@ -77,7 +71,6 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
         if (!limiter) continue;
         const result = await limiter.consume(`${ctx.principal.id}\0${tool}`);
         if (result.allowed) continue;
-        stages.onRefusal('tool');
         throw refused(`tool:${tool}`, limiter, result, `to ${tool} for this caller`);
       }
     },
@@ -99,7 +92,6 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
         if (theirs) releases.push(theirs);
         if (!mine || !theirs) {
           releaseAll();
-          stages.onRefusal('concurrency');
           const which = mine ? `to upstream '${ctx.endpoint.upstream}'` : 'for this caller';
           throw new GatewayError(
             429,
@@ -116,5 +108,4 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
       ctx.res.once('close', releaseAll);
     },
   };
-  return stages;
 }

@@ -1,13 +1,15 @@
 /**
  * The gateway's one logger (pino, JSON lines on stdout). Two safety nets apply to every line:
- * pino's path redaction for credential-bearing fields, and a final pass that masks every secret
- * value the config filled from ${env:…}/${file:…}, wherever in the line it ended up.
+ * pino's path redaction for credential-bearing fields, and a final pass over the written line
+ * (src/audit/redact.ts) that masks every secret value the config filled from ${env:…}/${file:…},
+ * credentials by their shape (Bearer/Basic values, JWTs, pcl_ keys, password=…), URL query strings
+ * and, unless turned off, emails, phone numbers and card numbers — wherever in the line they ended up.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { REDACTED, Redactor, secretMasker } from '../audit/redact.js';
 
 export type { Logger } from 'pino';
-
-export const REDACTED = '[REDACTED]';
+export { REDACTED, secretMasker };
 
 const REDACT_PATHS = [
   'headers.authorization',
@@ -34,38 +36,23 @@ export interface LoggerOptions {
   readonly secrets?: readonly string[];
   /** Where lines go; stdout by default. Tests pass a capture. */
   readonly destination?: DestinationStream;
+  /**
+   * Mask emails, phone numbers and card numbers too (default true). The audit trail's stdout logger
+   * turns it off: its events are redacted before they are written, keeping who acted readable.
+   */
+  readonly pii?: boolean;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const mask = secretMasker(options.secrets ?? []);
+  const redactor = new Redactor(options.secrets ?? [], { pii: options.pii ?? true });
   return pino(
     {
       level: options.level ?? process.env.PORTCULLIS_LOG_LEVEL ?? 'info',
       base: { service: 'portcullis' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: REDACTED },
-      hooks: mask ? { streamWrite: mask } : {},
+      hooks: { streamWrite: (line) => redactor.text(line) },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
-}
-
-/** Replaces each secret (longest first, so a secret containing another is masked whole) in a line. */
-export function secretMasker(secrets: readonly string[]): ((line: string) => string) | undefined {
-  // Values under 4 characters would mask ordinary words in every line; they are not secrets worth the name.
-  const values = [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-  if (values.length === 0) return undefined;
-  // Raw, JSON-escaped, URL-encoded and form-encoded (spaces as +, as in OAuth request bodies).
-  const forms = values.flatMap((v) => [
-    v,
-    JSON.stringify(v).slice(1, -1),
-    encodeURIComponent(v),
-    new URLSearchParams({ v }).toString().slice(2),
-  ]);
-  const pattern = new RegExp([...new Set(forms)].map(escapeRegExp).join('|'), 'g');
-  return (line) => line.replace(pattern, REDACTED);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

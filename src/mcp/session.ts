@@ -45,6 +45,7 @@ class Exchange {
     headers: Record<string, string>,
     readonly requestId: string,
     ids: readonly RequestId[],
+    private readonly observe: ((response: JsonRpcResponse) => void) | undefined,
   ) {
     for (const id of ids) this.awaiting.add(idKey(id));
     this.stream = new SseStream(res, { headers, flush: false });
@@ -52,6 +53,7 @@ class Exchange {
 
   /** Marks `id` answered, writing `response` if there is one; ends the stream after the last. */
   complete(id: RequestId, response: JsonRpcResponse | undefined): void {
+    if (response) this.observe?.(response);
     this.awaiting.delete(idKey(id));
     const last = this.awaiting.size === 0;
     if (response && last) this.stream.sendAndEnd(response);
@@ -120,15 +122,20 @@ export class Session {
 
   /**
    * Relays the messages of one POST and answers it: 202 without requests, else an SSE stream.
-   * Requests in `refused` (keyed by id) are answered with their refusal and never relayed.
+   * Requests in `refused` (keyed by id) are answered with their refusal and never relayed; each
+   * response is shown to `observe` (the request's audit trail) as it is sent.
    */
   post(
     res: ServerResponse,
     messages: readonly JsonRpcMessage[],
-    requestId: string,
-    principal: Principal,
-    refused: ReadonlyMap<string, GatewayError> = new Map(),
+    call: {
+      readonly requestId: string;
+      readonly principal: Principal;
+      readonly refused?: ReadonlyMap<string, GatewayError>;
+      readonly observe?: (response: JsonRpcResponse) => void;
+    },
   ): void {
+    const { requestId, principal, refused = new Map<string, GatewayError>() } = call;
     this.lastActivity = Date.now();
     const requests = messages.filter(isRequest);
     if (requests.length === 0) {
@@ -142,6 +149,7 @@ export class Session {
       { 'mcp-session-id': this.id },
       requestId,
       requests.map((r) => r.id),
+      call.observe,
     );
     this.exchanges.add(exchange);
     exchange.stream.onclose = () => this.exchanges.delete(exchange);

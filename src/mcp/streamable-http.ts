@@ -10,7 +10,7 @@ import { GatewayError } from '../http/errors.js';
 import { resourceMetadataUrl } from '../http/resource-url.js';
 import { canStepUp, type Gatekeeper } from '../policy/gatekeeper.js';
 import { methodNotAllowed } from './check-request.js';
-import { idKey, isRequest, type JsonRpcMessage } from './jsonrpc.js';
+import { idKey, isRequest, type JsonRpcMessage, type JsonRpcResponse } from './jsonrpc.js';
 import { allowsBatch } from './protocol-version.js';
 import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -84,7 +84,7 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
           }
           const session = await openSession(ctx.endpoint.upstream, principal(ctx));
           sessions.add(session);
-          session.post(ctx.res, messages, ctx.requestId, principal(ctx));
+          session.post(ctx.res, messages, exchangeOf(ctx));
           return;
         }
         const session = existing(ctx);
@@ -95,18 +95,10 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
             `JSON-RPC batches are not allowed in protocol ${session.protocolVersion} — send one message per POST`,
           );
         }
-        session.post(
-          ctx.res,
-          messages,
-          ctx.requestId,
-          principal(ctx),
-          await refusals(
-            session.gatekeeper,
-            messages,
-            principal(ctx),
-            resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
-          ),
-        );
+        session.post(ctx.res, messages, {
+          ...exchangeOf(ctx),
+          refused: await refusals(session.gatekeeper, messages, ctx),
+        });
         return;
       }
       case 'GET':
@@ -119,6 +111,16 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
       default:
         throw methodNotAllowed(ctx.req.method);
     }
+  };
+}
+
+/** Who a POST's answers belong to, and the audit trail that watches them go out. */
+function exchangeOf(ctx: RequestContext) {
+  const audit = ctx.audit;
+  return {
+    requestId: ctx.requestId,
+    principal: principal(ctx),
+    ...(audit ? { observe: (response: JsonRpcResponse) => audit.answered(response) } : {}),
   };
 }
 
@@ -139,16 +141,16 @@ function principal(ctx: RequestContext): Principal {
 async function refusals(
   gatekeeper: Gatekeeper,
   messages: readonly JsonRpcMessage[],
-  principal: Principal,
-  resourceMetadata: string,
+  ctx: RequestContext,
 ): Promise<Map<string, GatewayError>> {
   const refused = new Map<string, GatewayError>();
+  const resourceMetadata = resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path);
   for (const message of messages) {
     if (!isRequest(message)) continue;
-    const refusal = await gatekeeper.refusal(message, principal, resourceMetadata);
+    const refusal = await gatekeeper.refusal(message, principal(ctx), resourceMetadata, ctx.audit);
     if (refusal) refused.set(idKey(message.id), refusal);
   }
   const only = messages.length === 1 ? refused.values().next().value : undefined;
-  if (only && canStepUp(principal)) throw only;
+  if (only && canStepUp(principal(ctx))) throw only;
   return refused;
 }

@@ -3,6 +3,7 @@
  * they get back may show — both through the same Policy decision, for the principal of each
  * request (a token may carry more scopes after a step-up, on the same session).
  */
+import { auditTarget, type VerdictRecorder } from '../audit/request-audit.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../http/errors.js';
 import type { JsonRpcRequest, Params } from '../mcp/jsonrpc.js';
@@ -36,16 +37,39 @@ export class Gatekeeper {
     this.catalog = options.catalog;
   }
 
-  /** The refusal for `request`, or undefined when the policy lets it pass (or does not govern it). */
+  /**
+   * The refusal for `request`, or undefined when the policy lets it pass (or does not govern it).
+   * Each decision on a governed request is reported to `recorder` (the request's audit trail).
+   */
   async refusal(
     request: JsonRpcRequest,
     principal: Principal,
     resourceMetadata: string,
+    recorder?: VerdictRecorder,
   ): Promise<GatewayError | undefined> {
     const decision = await this.decide(request, this.options.policy.scopesOf(principal));
-    if (decision && !decision.allowed) return this.denied(request, decision, principal, resourceMetadata);
-    if (request.method === 'tools/call') return this.checkArguments(request);
-    return undefined;
+    const target = recorder ? auditTarget(request) : undefined;
+    if (decision && !decision.allowed) {
+      const error = this.denied(request, decision, principal, resourceMetadata);
+      if (target)
+        recorder?.decided(request, {
+          target,
+          outcome: 'denied',
+          rule: decision.rule,
+          code: error.code,
+          ...(decision.missing.length > 0 ? { missingScopes: decision.missing } : {}),
+        });
+      return error;
+    }
+    const guardError = request.method === 'tools/call' ? await this.checkArguments(request) : undefined;
+    if (target && decision)
+      recorder?.decided(
+        request,
+        guardError
+          ? { target, outcome: 'denied', rule: `guard: ${guardError.message}`, code: guardError.code }
+          : { target, outcome: 'allowed', rule: decision.rule },
+      );
+    return guardError;
   }
 
   /** The tool's argument guards, run once the policy allowed the call. */

@@ -18,6 +18,23 @@ const MIGRATIONS: readonly string[] = [
    )`,
   // 2: roles on API keys.
   `ALTER TABLE api_keys ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'`,
+  // 3: the audit trail, a hash chain (src/audit/chain.ts); the other columns index queries.
+  `CREATE TABLE audit_events (
+     seq INTEGER PRIMARY KEY,
+     time INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     principal TEXT,
+     principal_name TEXT,
+     upstream TEXT,
+     tool TEXT,
+     outcome TEXT,
+     json TEXT NOT NULL,
+     prev_hash TEXT NOT NULL,
+     hash TEXT NOT NULL
+   );
+   CREATE INDEX audit_events_time ON audit_events (time);
+   CREATE INDEX audit_events_principal ON audit_events (principal);
+   CREATE INDEX audit_events_tool ON audit_events (tool)`,
 ];
 
 export function migrate(db: Database): void {

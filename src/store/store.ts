@@ -2,6 +2,8 @@
  * What the gateway keeps between requests and restarts. The embedded default is SQLite; the
  * interface is asynchronous so that Redis and PostgreSQL back ends can implement it for a fleet.
  */
+import type { ChainVerdict } from '../audit/chain.js';
+import type { AuditEvent } from '../audit/events.js';
 
 export interface ApiKeyRecord {
   /** Public identifier, shown by `keys list` and used by `keys revoke`. */
@@ -30,7 +32,61 @@ export interface ApiKeyStore {
   touch(lastUsed: ReadonlyMap<string, number>): Promise<void>;
 }
 
+/** One stored audit event, a link of the tamper-evident chain (src/audit/chain.ts). */
+export interface AuditRecord {
+  /** 1, 2, 3… with no gaps: a missing number is a deleted record. */
+  readonly seq: number;
+  /** The event's time, epoch milliseconds. */
+  readonly time: number;
+  readonly type: string;
+  /** Indexed for queries, derived from the event (auditColumns). */
+  readonly principal: string | null;
+  readonly principalName: string | null;
+  readonly upstream: string | null;
+  readonly tool: string | null;
+  readonly outcome: string | null;
+  /** The (already redacted) event as canonical JSON: what the hash covers. */
+  readonly json: string;
+  /** The previous record's hash (64 zeros for the first). */
+  readonly prevHash: string;
+  /** sha256 hex of prevHash + json. */
+  readonly hash: string;
+}
+
+export interface AuditQuery {
+  /** Epoch ms, inclusive. */
+  readonly since?: number;
+  /** Epoch ms, exclusive. */
+  readonly until?: number;
+  /** Principal id or display name; `*` matches any run of characters. */
+  readonly principal?: string;
+  /** Tool/prompt name or resource URI, bare or as `<upstream>.<name>`; `*` matches any run. */
+  readonly tool?: string;
+  readonly outcome?: string;
+  /** Event type, e.g. `auth.failure`; `*` matches any run (`auth.*`). */
+  readonly type?: string;
+  /** Only records after this seq (for following the chain). */
+  readonly afterSeq?: number;
+  readonly limit?: number;
+  /** With `limit`: the newest matches rather than the oldest. Results are in seq order either way. */
+  readonly newest?: boolean;
+}
+
+export interface AuditStore {
+  /**
+   * Appends events in one transaction, each linked to the one before (the head is read inside the
+   * transaction, so a CLI and a running gateway can append to one store).
+   */
+  append(events: readonly AuditEvent[]): Promise<void>;
+  query(query?: AuditQuery): Promise<AuditRecord[]>;
+  /** Every matching record in seq order, read page by page (for verify and export). */
+  iterate(query?: Pick<AuditQuery, 'since' | 'until' | 'afterSeq'>): AsyncIterable<AuditRecord>;
+  /** Walks the whole chain: ok with its head, or the first broken record. */
+  verifyChain(): Promise<ChainVerdict>;
+}
+
 export interface Store {
   readonly apiKeys: ApiKeyStore;
+  readonly audit: AuditStore;
   close(): Promise<void>;
 }

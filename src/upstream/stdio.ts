@@ -32,6 +32,13 @@ export interface StdioOptions {
   readonly logger: Logger;
 }
 
+let running = 0;
+
+/** Stdio upstream processes of this gateway process that have started and not yet exited (a metric). */
+export function runningChildren(): number {
+  return running;
+}
+
 export async function startStdio(options: StdioOptions): Promise<UpstreamConnection> {
   const { name, config, baseDir, logger } = options;
   const log = logger.child({ upstream: name });
@@ -52,6 +59,8 @@ export async function startStdio(options: StdioOptions): Promise<UpstreamConnect
       fail(new Error(`its process could not be started (${err.code ?? 'error'})`));
     });
   });
+  running++;
+  child.once('exit', () => running--);
   log.info({ pid: child.pid, command: config.command }, 'upstream process started');
   return new StdioConnection(child, log);
 }

@@ -1,5 +1,7 @@
 /** Starts a real gateway in this process with its log lines captured, for end-to-end tests. */
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -16,7 +18,15 @@ export interface TestGateway {
 }
 
 export async function startTestGateway(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
-  const loaded = parseConfig(yaml, process.cwd(), env);
+  const parsed = parseConfig(yaml, process.cwd(), env);
+  // A config without a store: of its own gets a fresh one, never the repository's ./data.
+  const storeDir = /^store:/m.test(yaml) ? undefined : mkdtempSync(join(tmpdir(), 'pcl-gw-'));
+  const loaded = storeDir
+    ? {
+        ...parsed,
+        config: { ...parsed.config, store: { ...parsed.config.store, sqlite: join(storeDir, 'p.db') } },
+      }
+    : parsed;
   const logs: string[] = [];
   const logger = createLogger({
     level: 'debug',
@@ -24,7 +34,14 @@ export async function startTestGateway(yaml: string, env: NodeJS.ProcessEnv = {}
     destination: { write: (line: string) => void logs.push(line) },
   });
   const gateway = await startGateway(loaded, logger);
-  return { url: gateway.url, logs, close: () => gateway.close() };
+  return {
+    url: gateway.url,
+    logs,
+    async close() {
+      await gateway.close();
+      if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** YAML for one stdio upstream running `node script args…`. */

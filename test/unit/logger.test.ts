@@ -57,7 +57,8 @@ describe('createLogger: secret values from the config', () => {
     const { logger, last } = capture([secret]);
     logger.info({ url: `https://api.example.com/mcp?key=${encodeURIComponent(secret)}` }, 'connecting');
     assertMasked(last(), [secret, encodeURIComponent(secret), 'with%3Dchars']);
-    assert.equal((JSON.parse(last()) as { url: string }).url, `https://api.example.com/mcp?key=${REDACTED}`);
+    // The whole query string goes: it may carry credentials that were never registered as secrets.
+    assert.equal((JSON.parse(last()) as { url: string }).url, `https://api.example.com/mcp?${REDACTED}`);
   });
 
   it('masks a secret form-urlencoded (URLSearchParams: space as +, ~ as %7E), as OAuth bodies are written', () => {
@@ -198,6 +199,27 @@ describe('createLogger: credential-bearing fields', () => {
     assert.deepEqual(entry.user, { name: 'ann', password: REDACTED });
     assert.equal(entry.oauth?.token, REDACTED);
     assert.equal(entry.cfg?.secret, REDACTED);
+  });
+});
+
+describe('createLogger: credentials by their shape and personal data', () => {
+  it('masks API keys, JWTs, Bearer values and emails in any field or message, and the line stays JSON', () => {
+    const { logger, last } = capture();
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+    logger.warn(
+      { err: `upstream said: Bearer abcDEF123456 for pcl_AbCdEf0123456789`, who: 'alice@example.com' },
+      `token ${jwt} refused`,
+    );
+    assertMasked(last(), ['abcDEF123456', 'pcl_AbCdEf', jwt, 'alice@example.com']);
+  });
+
+  it('leaves personal data alone with pii: false (the audit trail redacts its events itself)', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ pii: false, destination: { write: (l: string) => void lines.push(l) } });
+    logger.info({ who: 'alice@example.com', key: 'pcl_AbCdEf0123456789' }, 'x');
+    const entry = JSON.parse(lines.at(-1) as string) as { who: string; key: string };
+    assert.equal(entry.who, 'alice@example.com');
+    assert.equal(entry.key, REDACTED);
   });
 });
 

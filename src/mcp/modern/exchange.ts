@@ -16,6 +16,8 @@ export class ModernExchange {
     private readonly res: ServerResponse,
     readonly requestId: string,
     streaming: boolean,
+    /** Shown each answer as it is sent (the request's audit trail). */
+    private readonly observe?: (response: JsonRpcResponse) => void,
   ) {
     this.stream = streaming ? new SseStream(res, { headers: {}, flush: false }) : undefined;
     res.on('close', () => {
@@ -36,6 +38,7 @@ export class ModernExchange {
   answer(response: JsonRpcResponse, status = 200): void {
     if (this.done) return;
     this.done = true;
+    this.observe?.(response);
     if (this.stream) {
       this.stream.sendAndEnd(response);
       return;

@@ -85,6 +85,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
       request,
       principal,
       resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
+      ctx.audit,
     );
     if (refusal) {
       // 2026-07-28 retired the -32000..-32019 range: the 403 carries the code the in-band path would.
@@ -95,7 +96,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
           ...(refusal.data ? { data: refusal.data } : {}),
         });
       }
-      new ModernExchange(ctx.res, ctx.requestId, false).answer({
+      exchange(ctx, false).answer({
         jsonrpc: '2.0',
         id: request.id,
         error: modernError(rpcError(refusal, ctx.requestId)),
@@ -105,26 +106,23 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     switch (request.method) {
       case 'server/discover':
-        await bridge.discover(request, envelope, new ModernExchange(ctx.res, ctx.requestId, false));
+        await bridge.discover(request, envelope, exchange(ctx, false));
         return;
       case 'subscriptions/listen':
-        await bridge.listen(
-          visibleSubscriptions(request, bridge, principal),
-          envelope,
-          new ModernExchange(ctx.res, ctx.requestId, true),
-        );
+        await bridge.listen(visibleSubscriptions(request, bridge, principal), envelope, exchange(ctx, true));
         return;
       default: {
         const streaming = meta?.progressToken !== undefined || envelope.logLevel !== undefined;
-        await bridge.call(
-          request,
-          envelope,
-          new ModernExchange(ctx.res, ctx.requestId, streaming),
-          principal,
-        );
+        await bridge.call(request, envelope, exchange(ctx, streaming), principal);
       }
     }
   };
+}
+
+/** The answer channel of `ctx`, its answers shown to the request's audit trail. */
+function exchange(ctx: RequestContext, streaming: boolean): ModernExchange {
+  const audit = ctx.audit;
+  return new ModernExchange(ctx.res, ctx.requestId, streaming, audit && ((r) => audit.answered(r)));
 }
 
 /** A listen request asking only for the resource subscriptions the principal may read. */

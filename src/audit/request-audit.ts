@@ -1,0 +1,216 @@
+/**
+ * The audit trail of one HTTP request: the stages and the relay tell it what they decided, and it
+ * turns that into events — one authentication event, one policy decision per governed JSON-RPC
+ * request (an allowed one once the upstream answered, with latency and status), one event per limit
+ * refusal — all carrying the request id the client saw. Metrics of upstream latency are observed here
+ * too, so the trail and the histograms can never disagree.
+ */
+import type { Principal } from '../auth/principal.js';
+import type { RequestContext } from '../http/context.js';
+import { type GatewayError, RPC } from '../http/errors.js';
+import { idKey, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../mcp/jsonrpc.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { AuditLog } from './audit-log.js';
+import {
+  type AuditTarget,
+  type AuthFailureMethod,
+  type AuthMethod,
+  auditPrincipal,
+  type PolicyDecisionEvent,
+  type RateLimitRefusedEvent,
+  type UpstreamStatus,
+} from './events.js';
+
+/** What the policy decided about one request, as the gatekeeper reports it. */
+export interface PolicyVerdict {
+  readonly target: AuditTarget;
+  readonly outcome: 'allowed' | 'denied';
+  readonly rule: string;
+  readonly code?: string;
+  readonly missingScopes?: readonly (readonly string[])[];
+}
+
+/** Where the gatekeeper reports its verdicts (a RequestAudit, or nothing for the gateway's own lists). */
+export interface VerdictRecorder {
+  decided(request: JsonRpcRequest, verdict: PolicyVerdict): void;
+}
+
+/** The error codes by which a limit refuses, and the budget each belongs to. */
+const LIMIT_BUDGETS: Readonly<Record<string, RateLimitRefusedEvent['budget']>> = {
+  concurrency_limit: 'concurrency',
+  too_many_sessions: 'sessions',
+  too_many_streams: 'streams',
+};
+
+export interface AuditServices {
+  readonly log: AuditLog;
+  readonly metrics?: GatewayMetrics;
+}
+
+export class RequestAudit implements VerdictRecorder {
+  /** Allowed calls waiting for the upstream's answer, by request id. */
+  private readonly pending = new Map<string, { request: JsonRpcRequest; verdict: PolicyVerdict }>();
+
+  constructor(
+    private readonly services: AuditServices,
+    private readonly ctx: RequestContext,
+  ) {
+    // An answer that never came (the client went away, the gateway closed) still gets its event.
+    ctx.res.once('close', () => {
+      for (const { request, verdict } of this.pending.values()) this.record(request, verdict, 'cancelled');
+      this.pending.clear();
+    });
+  }
+
+  authenticated(principal: Principal): void {
+    if (principal.kind === 'anonymous') return;
+    this.services.log.record({
+      type: 'auth.success',
+      requestId: this.ctx.requestId,
+      method: authMethodOf(principal),
+      principal: auditPrincipal(principal),
+      clientIp: this.ctx.clientIp,
+      upstream: this.ctx.endpoint.upstream,
+      endpoint: this.ctx.endpoint.path,
+    });
+  }
+
+  authFailed(error: GatewayError, method: AuthFailureMethod, username: string | undefined): void {
+    this.services.log.record({
+      type: 'auth.failure',
+      requestId: this.ctx.requestId,
+      method,
+      reason: error.code,
+      message: error.message,
+      status: error.status,
+      clientIp: this.ctx.clientIp,
+      upstream: this.ctx.endpoint.upstream,
+      endpoint: this.ctx.endpoint.path,
+      ...(username !== undefined ? { username } : {}),
+    });
+  }
+
+  decided(request: JsonRpcRequest, verdict: PolicyVerdict): void {
+    if (verdict.outcome === 'denied') this.record(request, verdict);
+    else this.pending.set(idKey(request.id), { request, verdict });
+  }
+
+  /** A response on its way to the client: closes the pending decision of its request, if any. */
+  answered(response: JsonRpcResponse): void {
+    if (response.id === null || response.id === undefined) return;
+    const key = idKey(response.id);
+    const entry = this.pending.get(key);
+    if (!entry) return;
+    this.pending.delete(key);
+    this.record(entry.request, entry.verdict, statusOf(response), response);
+  }
+
+  /**
+   * A request ended by an error: allowed calls still waiting get it as their upstream status, and a
+   * limit's refusal becomes a rate_limit.refused event.
+   */
+  failed(error: GatewayError): void {
+    const status: UpstreamStatus =
+      error.code === 'upstream_timeout'
+        ? 'timeout'
+        : error.code === 'upstream_unavailable'
+          ? 'unavailable'
+          : 'error';
+    for (const { request, verdict } of this.pending.values()) this.record(request, verdict, status);
+    this.pending.clear();
+    const budget = error.code === 'rate_limited' ? rateBudget(error.data?.limit) : LIMIT_BUDGETS[error.code];
+    if (!budget) return;
+    const limit = typeof error.data?.limit === 'string' ? error.data.limit : '';
+    const retryAfter = Number(error.headers['retry-after']);
+    this.services.log.record({
+      type: 'rate_limit.refused',
+      requestId: this.ctx.requestId,
+      budget,
+      code: error.code,
+      clientIp: this.ctx.clientIp,
+      upstream: this.ctx.endpoint.upstream,
+      ...(this.ctx.principal && this.ctx.principal.kind !== 'anonymous'
+        ? { principal: auditPrincipal(this.ctx.principal) }
+        : {}),
+      ...(budget === 'tool' ? { tool: limit.slice('tool:'.length) } : {}),
+      ...(Number.isFinite(retryAfter) ? { retryAfter } : {}),
+    });
+  }
+
+  private record(
+    request: JsonRpcRequest,
+    verdict: PolicyVerdict,
+    upstreamStatus?: UpstreamStatus,
+    response?: JsonRpcResponse,
+  ): void {
+    const principal = this.ctx.principal;
+    if (!principal) return;
+    const upstream = this.ctx.endpoint.upstream;
+    const latencyMs =
+      upstreamStatus === undefined ? undefined : Math.round(performance.now() - this.ctx.startedAt);
+    if (latencyMs !== undefined && upstreamStatus !== undefined)
+      this.services.metrics?.observeUpstream(upstream, request.method, upstreamStatus, latencyMs / 1000);
+    const withPayload =
+      verdict.target.kind === 'tool' && this.services.log.logsArgumentsOf(upstream, verdict.target.name);
+    const event: Omit<PolicyDecisionEvent, 'time'> = {
+      type: 'policy.decision',
+      requestId: this.ctx.requestId,
+      principal: auditPrincipal(principal),
+      clientIp: this.ctx.clientIp,
+      upstream,
+      method: request.method,
+      target: verdict.target,
+      outcome: verdict.outcome,
+      rule: verdict.rule,
+      ...(verdict.code !== undefined ? { code: verdict.code } : {}),
+      ...(verdict.missingScopes !== undefined ? { missingScopes: verdict.missingScopes } : {}),
+      ...(latencyMs !== undefined ? { latencyMs } : {}),
+      ...(upstreamStatus !== undefined ? { upstreamStatus } : {}),
+      ...(response && 'error' in response && response.error ? { upstreamError: response.error.code } : {}),
+      ...(this.ctx.protocolVersion !== undefined ? { protocolVersion: this.ctx.protocolVersion } : {}),
+      ...(withPayload ? { arguments: (request.params as Params | undefined)?.arguments ?? {} } : {}),
+      ...(withPayload && response && 'result' in response ? { result: response.result } : {}),
+    };
+    this.services.log.record(event);
+  }
+}
+
+/** What a request is about, for the trail: the governed MCP methods, undefined for the rest. */
+export function auditTarget(request: JsonRpcRequest): AuditTarget | undefined {
+  const params = request.params ?? {};
+  switch (request.method) {
+    case 'tools/call':
+      return { kind: 'tool', name: String(params.name) };
+    case 'prompts/get':
+      return { kind: 'prompt', name: String(params.name) };
+    case 'resources/read':
+    case 'resources/subscribe':
+    case 'resources/unsubscribe':
+      return { kind: 'resource', name: String(params.uri) };
+    case 'completion/complete': {
+      const ref = (params.ref ?? {}) as Params;
+      return { kind: 'completion', name: String(ref.type === 'ref/prompt' ? ref.name : ref.uri) };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function authMethodOf(principal: Principal): AuthMethod {
+  if (principal.kind === 'api-key' || principal.kind === 'basic') return principal.kind;
+  return principal.id.startsWith('introspection:') ? 'introspection' : 'jwt';
+}
+
+function rateBudget(limit: unknown): RateLimitRefusedEvent['budget'] | undefined {
+  if (limit === 'ip' || limit === 'principal') return limit;
+  if (typeof limit === 'string' && limit.startsWith('tool:')) return 'tool';
+  return undefined;
+}
+
+function statusOf(response: JsonRpcResponse): UpstreamStatus {
+  if (!('error' in response) || !response.error) return 'ok';
+  // The gateway's own answers when the upstream did not give one.
+  if (response.error.code === RPC.upstreamTimeout) return 'timeout';
+  if (response.error.code === RPC.upstreamUnavailable) return 'unavailable';
+  return 'error';
+}
