@@ -5,9 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { parseConfig } from '../../src/config/load.js';
-import { startGateway } from '../../src/gateway.js';
-import { createLogger } from '../../src/log/logger.js';
+import { captureSecrets } from './capture.js';
 import { type Connected, INITIALIZE, post } from './client.js';
 import { childPids } from './gateway.js';
 
@@ -15,41 +13,7 @@ export { recordingProxy, type Seen } from './recording-proxy.js';
 
 export const CLI = resolve('dist/cli/main.js');
 
-export interface AuthGateway {
-  readonly url: string;
-  readonly port: number;
-  readonly logs: string[];
-  readonly bootstrapKey: string | undefined;
-  close(): Promise<void>;
-}
-
-/** Like startTestGateway, but also hands back the bootstrap key; `baseDir` resolves relative paths. */
-export async function startAuthGateway(
-  yaml: string,
-  env: NodeJS.ProcessEnv = {},
-  baseDir = process.cwd(),
-): Promise<AuthGateway> {
-  const loaded = parseConfig(yaml, baseDir, env);
-  const logs: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    secrets: loaded.secrets,
-    destination: { write: (line: string) => void logs.push(line) },
-  });
-  const gateway = await startGateway(loaded, logger);
-  let closed = false;
-  return {
-    url: gateway.url,
-    port: gateway.port,
-    logs,
-    bootstrapKey: gateway.bootstrapKey,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await gateway.close();
-    },
-  };
-}
+export { startTestGateway as startAuthGateway, type TestGateway as AuthGateway } from './gateway.js';
 
 /** A fresh directory under the OS temp dir, removed by `cleanup`. */
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {
@@ -158,6 +122,7 @@ export class LeakWatch {
 
   secret(...values: (string | undefined)[]): void {
     for (const v of values) if (v) this.secrets.add(v);
+    captureSecrets(...values);
   }
 
   watch(name: string, lines: readonly string[] | (() => readonly string[])): void {
@@ -191,6 +156,7 @@ export class LeakWatch {
 }
 
 export function basic(user: string, password: string): string {
+  captureSecrets(password);
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 

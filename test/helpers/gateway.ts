@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
+import { captureGateway, captureSecrets } from './capture.js';
 
 export const EVERYTHING = resolve('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 export const FILESYSTEM = resolve('node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
@@ -12,15 +13,27 @@ export const NODE = process.execPath;
 
 export interface TestGateway {
   readonly url: string;
+  readonly port: number;
   /** Every log line the gateway wrote, as written (after redaction). */
   readonly logs: string[];
+  /** The admin API key created on a first start (auth.apiKeys.bootstrapAdmin). */
+  readonly bootstrapKey: string | undefined;
+  /** Stops the gateway (once; later calls do nothing). */
   close(): Promise<void>;
 }
 
-export async function startTestGateway(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
-  const parsed = parseConfig(yaml, process.cwd(), env);
-  // A config without a store: of its own gets a fresh one, never the repository's ./data.
-  const storeDir = /^store:/m.test(yaml) ? undefined : mkdtempSync(join(tmpdir(), 'pcl-gw-'));
+/**
+ * Starts a gateway from `yaml`; `baseDir` resolves its relative paths. A config that names no store
+ * and lives in the repository gets a fresh temporary one, never the repository's ./data.
+ */
+export async function startTestGateway(
+  yaml: string,
+  env: NodeJS.ProcessEnv = {},
+  baseDir = process.cwd(),
+): Promise<TestGateway> {
+  const parsed = parseConfig(yaml, baseDir, env);
+  const storeDir =
+    /^store:/m.test(yaml) || baseDir !== process.cwd() ? undefined : mkdtempSync(join(tmpdir(), 'pcl-gw-'));
   const loaded = storeDir
     ? {
         ...parsed,
@@ -33,12 +46,19 @@ export async function startTestGateway(yaml: string, env: NodeJS.ProcessEnv = {}
     secrets: loaded.secrets,
     destination: { write: (line: string) => void logs.push(line) },
   });
+  captureSecrets(...loaded.secrets);
   const gateway = await startGateway(loaded, logger);
+  let closed = false;
   return {
     url: gateway.url,
+    port: gateway.port,
     logs,
+    bootstrapKey: gateway.bootstrapKey,
     async close() {
+      if (closed) return;
+      closed = true;
       await gateway.close();
+      captureGateway(logs, resolve(baseDir, loaded.config.store.sqlite));
       if (storeDir) rmSync(storeDir, { recursive: true, force: true });
     },
   };
