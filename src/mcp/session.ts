@@ -223,7 +223,8 @@ export class Session {
     }
     let call: ReturnType<SessionUpstream['request']>;
     try {
-      call = this.link.request(message);
+      // The request id reaches an HTTP upstream too, so its logs of this call can be matched to ours.
+      call = this.link.request(message, { headers: { 'x-request-id': exchange.requestId } });
     } catch (err) {
       exchange.complete(message.id, errorResponse(message.id, toGatewayError(err), exchange.requestId));
       return;

@@ -42,7 +42,8 @@ export interface UpstreamCall {
 export interface SessionUpstream {
   readonly name: string;
   onServerMessage: (message: JsonRpcRequest | JsonRpcNotification) => void;
-  request(message: JsonRpcRequest): UpstreamCall;
+  /** `options.headers`: extra HTTP headers for an HTTP upstream (X-Request-Id). */
+  request(message: JsonRpcRequest, options?: SendOptions): UpstreamCall;
   notify(message: JsonRpcNotification): void;
   respond(message: JsonRpcResponse): void;
   cancel(handle: number, reason: unknown): void;

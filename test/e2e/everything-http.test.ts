@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect } from '../helpers/client.js';
+import { connect, post } from '../helpers/client.js';
 import { EVERYTHING, gatewayYaml, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { openRawSession } from '../helpers/policy.js';
 import { freePort, type RunningProcess, startNode } from '../helpers/processes.js';
 import { recordingProxy } from '../helpers/recording-proxy.js';
 
@@ -92,6 +93,29 @@ describe('server-everything over Streamable HTTP through the gateway', () => {
     assert.ok(gw.logs.length > 0);
     assert.ok(!log.includes(TOKEN), 'the bearer token never appears in a log line');
     assert.ok(!log.includes(QUERY_KEY), 'the query-string key never appears in a log line');
+  });
+
+  it('sends each call upstream with the X-Request-Id its client saw and its audit event carries', async () => {
+    const session = await openRawSession(url, {});
+    const before = proxy.seen.length;
+    const res = await post(
+      url,
+      { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } },
+      { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
+    );
+    assert.equal(res.status, 200, res.text);
+    const requestId = res.headers.get('x-request-id');
+    assert.ok(requestId);
+    // The gateway's own tools/list (to learn the tool's class) goes first, without a client's id.
+    const ids = proxy.seen
+      .slice(before)
+      .filter((s) => s.method === 'POST')
+      .map((s) => s.headers['x-request-id']);
+    assert.deepEqual(ids.filter(Boolean), [requestId], 'the call carried the id, and only the call');
+    const decision = gw.logs
+      .map((l) => JSON.parse(l) as { audit?: { type: string; requestId?: string; upstreamStatus?: string } })
+      .find((l) => l.audit?.type === 'policy.decision' && l.audit.requestId === requestId);
+    assert.equal(decision?.audit?.upstreamStatus, 'ok');
   });
 
   it('answers with a clear error, and logs no credential, when the upstream is down', async () => {

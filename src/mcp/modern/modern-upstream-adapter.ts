@@ -11,6 +11,7 @@
  */
 import type { Logger } from '../../log/logger.js';
 import { ToolCatalog } from '../../policy/catalog.js';
+import type { SendOptions } from '../../upstream/connection.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, Params, RequestId } from '../jsonrpc.js';
 import { SESSION_REVISIONS } from '../protocol-version.js';
 import type { SessionUpstream, UpstreamCall, UpstreamLink } from '../upstream-link.js';
@@ -58,11 +59,13 @@ export class ModernUpstreamAdapter implements SessionUpstream {
     return this.link.name;
   }
 
-  request(message: JsonRpcRequest): UpstreamCall {
+  request(message: JsonRpcRequest, options: SendOptions = {}): UpstreamCall {
     const handle = this.nextHandle++;
     return {
       handle,
-      response: this.serve(handle, message).finally(() => this.upstreamHandles.delete(handle)),
+      response: this.serve(handle, message, options.headers ?? {}).finally(() =>
+        this.upstreamHandles.delete(handle),
+      ),
     };
   }
 
@@ -90,7 +93,11 @@ export class ModernUpstreamAdapter implements SessionUpstream {
     await this.link.close();
   }
 
-  private async serve(handle: number, message: JsonRpcRequest): Promise<JsonRpcResponse> {
+  private async serve(
+    handle: number,
+    message: JsonRpcRequest,
+    extraHeaders: Readonly<Record<string, string>>,
+  ): Promise<JsonRpcResponse> {
     const ok = (result: Params): JsonRpcResponse => ({ jsonrpc: '2.0', id: message.id, result });
     const params = message.params ?? {};
     switch (message.method) {
@@ -111,7 +118,7 @@ export class ModernUpstreamAdapter implements SessionUpstream {
         return ok({});
       }
       default:
-        return this.forward(handle, message);
+        return this.forward(handle, message, extraHeaders);
     }
   }
 
@@ -148,12 +155,19 @@ export class ModernUpstreamAdapter implements SessionUpstream {
   }
 
   /** Sends the request with the session's envelope, answering input_required rounds through the client. */
-  private async forward(handle: number, message: JsonRpcRequest): Promise<JsonRpcResponse> {
+  private async forward(
+    handle: number,
+    message: JsonRpcRequest,
+    extraHeaders: Readonly<Record<string, string>>,
+  ): Promise<JsonRpcResponse> {
     const base = message.params ?? {};
     // A 2025 client mirrors no Mcp-Param headers; the upstream needs them as its tool schema declares.
     const declared =
       message.method === 'tools/call' ? await this.catalog.declared(String(base.name)) : undefined;
-    const headers = declared ? deriveHeaders(declared, base.arguments as Params | undefined) : {};
+    const headers = {
+      ...extraHeaders,
+      ...(declared ? deriveHeaders(declared, base.arguments as Params | undefined) : {}),
+    };
     let extra: Params = {};
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const call = this.link.request(

@@ -69,9 +69,11 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
     principal: Principal | undefined,
   ): Promise<void> {
     this.touch();
-    const headers =
-      request.method === 'tools/call' ? await this.paramHeadersFor(request, envelope) : undefined;
-    const { handle, response } = this.options.link.request(request, headers ? { headers } : {});
+    const headers = {
+      'x-request-id': exchange.requestId,
+      ...(request.method === 'tools/call' ? await this.paramHeadersFor(request, envelope) : {}),
+    };
+    const { handle, response } = this.options.link.request(request, { headers });
     const token = (request.params?._meta as Params | undefined)?.progressToken;
     const progressKey = typeof token === 'string' || typeof token === 'number' ? idKey(token) : undefined;
     const entry: Running = {
