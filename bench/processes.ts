@@ -3,7 +3,7 @@
  * on 127.0.0.1 only, logs to a file in a private temporary directory, and is stopped by PID together
  * with every descendant it started (the per-session children of stdio gateways).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import {
   closeSync,
@@ -45,11 +45,15 @@ export interface StartedProcess {
   readonly port: number;
   readonly logFile: string;
   readonly child: ChildProcess;
+  /** The API key created for it (ProcessSpec.apiKey). */
+  readonly apiKey?: string;
 }
 
 export interface RunningTarget {
   readonly target: Target;
   readonly url: string;
+  /** The target's headers with their placeholders filled in (e.g. its API key). */
+  readonly headers: Readonly<Record<string, string>>;
   readonly processes: readonly StartedProcess[];
   /** The process clients talk to; its RSS is the one measured. */
   readonly main: StartedProcess;
@@ -112,15 +116,20 @@ export async function startTarget(target: Target, options: RunOptions, suffix = 
       started.push(proc);
       await waitReady(proc, spec.readyPath);
       values[`port:${spec.role}`] = String(port);
+      if (proc.apiKey !== undefined) values[`apikey:${spec.role}`] = proc.apiKey;
     }
   } catch (err) {
     await stopAll();
     throw err;
   }
   const main = started[started.length - 1] as StartedProcess;
+  const headers = Object.fromEntries(
+    Object.entries(target.headers ?? {}).map(([name, value]) => [name, fill(value, values)]),
+  );
   return {
     target,
     url: `http://127.0.0.1:${main.port}${target.mcpPath}`,
+    headers,
     processes: started,
     main,
     stop: stopAll,
@@ -136,6 +145,7 @@ function startProcess(
   instance: string,
 ): StartedProcess {
   const args: string[] = [];
+  let apiKey: string | undefined;
   if (spec.loopbackOnly) args.push('--import', LOOPBACK_ONLY);
   if (spec.portcullis !== undefined) {
     const configFile = join(dir, `${spec.role}.yaml`);
@@ -146,6 +156,8 @@ function startProcess(
       args.push('--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', options.profileDir);
     }
     args.push(options.portcullisCli, 'start', '--config', configFile);
+    if (spec.apiKey !== undefined)
+      apiKey = createApiKey(options.portcullisCli, configFile, dir, spec.apiKey.scopes);
   } else if (spec.node !== undefined) {
     args.push(...spec.node.map((a) => fill(a, values)));
   } else {
@@ -166,9 +178,24 @@ function startProcess(
     port: Number(values.port),
     logFile,
     child,
+    ...(apiKey === undefined ? {} : { apiKey }),
   };
   live.add(proc);
   return proc;
+}
+
+/** `portcullis keys create` on the process's config (so in its store): the key it prints once. */
+function createApiKey(cli: string, configFile: string, dir: string, scopes: readonly string[]): string {
+  const result = spawnSync(
+    process.execPath,
+    [cli, 'keys', 'create', '--name', 'bench', '--scopes', scopes.join(','), '--config', configFile],
+    { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, encoding: 'utf8', timeout: 20_000 },
+  );
+  const key = (result.stdout ?? '').split('\n').find((line) => /^pcl_[A-Za-z0-9_-]{43}$/.test(line.trim()));
+  if (result.status !== 0 || key === undefined) {
+    throw new Error(`bench: could not create an API key for ${configFile}:\n${result.stderr ?? ''}`);
+  }
+  return key.trim();
 }
 
 async function waitReady(proc: StartedProcess, path: string): Promise<void> {

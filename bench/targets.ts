@@ -10,6 +10,7 @@
  *   {port}         a free 127.0.0.1 port picked for this process
  *   {port:ROLE}    the port of an earlier process of the same target, e.g. {port:upstream}
  *   {dir}          a private temporary directory for this target (SQLite files, key files…)
+ *   {apikey:ROLE}  in `headers` only: the API key created for the Portcullis process ROLE (`apiKey`)
  */
 
 export interface ProcessSpec {
@@ -28,6 +29,11 @@ export interface ProcessSpec {
   readonly loopbackOnly?: boolean;
   /** A GET to this path on {port} gets an HTTP answer (any status) once the process is ready. */
   readonly readyPath: string;
+  /**
+   * Portcullis only: before the process starts, create an API key with these scopes in its store
+   * through the CLI (`portcullis keys create`), for the target's headers to use as {apikey:ROLE}.
+   */
+  readonly apiKey?: { readonly scopes: readonly string[] };
 }
 
 export interface Target {
@@ -42,7 +48,7 @@ export interface Target {
   readonly baseline?: boolean;
   /** Measure RSS with idle sessions (targets whose sessions ride an HTTP upstream, or the HTTP server itself). */
   readonly memory?: boolean;
-  /** Headers every client request carries (credentials of targets with authentication). */
+  /** Headers every client request carries (credentials of targets with authentication; {apikey:ROLE}). */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -115,6 +121,35 @@ export const TARGETS: readonly Target[] = [
       },
     ],
     mcpPath: '/mcp',
+  },
+  {
+    name: 'portcullis-stdio-limits',
+    description:
+      'portcullis-stdio with an API key and real abuse limits (per IP, per principal, per tool, concurrency, sessions)',
+    processes: [
+      {
+        role: 'gateway',
+        // Every limit is on and counted; each is set above what the workloads need, except that
+        // concurrency.perPrincipal equals the largest concurrent level (64 calls in flight).
+        portcullis: `listen: { host: 127.0.0.1, port: {port} }
+store: { sqlite: "{dir}/portcullis.db" }
+auth: { apiKeys: {} }
+limits:
+  perIp: 100000/min
+  perPrincipal: 100000/min
+  tools: { everything.echo: 100000/min }
+  concurrency: { perPrincipal: 64, perUpstream: 128 }
+  sessions: { perPrincipal: 256, total: 1000 }
+upstreams:
+  everything:
+${STDIO_UPSTREAM}
+`,
+        apiKey: { scopes: ['*'] },
+        readyPath: '/healthz',
+      },
+    ],
+    mcpPath: '/mcp',
+    headers: { Authorization: 'Bearer {apikey:gateway}' },
   },
   {
     name: 'supergateway',

@@ -61,7 +61,7 @@ export async function sequential(
   const cpu = new Map<string, Sum>(targets.map((t) => [t.target.name, { client: 0, main: 0, rest: 0 }]));
   try {
     for (const t of targets) {
-      const session = await BenchSession.open(t.url, t.target.headers);
+      const session = await BenchSession.open(t.url, t.headers);
       sessions.set(t.target.name, session);
       histograms.set(t.target.name, newHistogram());
       for (let i = 0; i < settings.warmup; i++) await session.echo();
@@ -138,7 +138,7 @@ export async function concurrent(
       const pool: BenchSession[] = [];
       pools.set(t.target.name, pool);
       await inParallel(Array.from({ length: most }), OPEN_PARALLEL, async () => {
-        const session = await BenchSession.open(t.url, t.target.headers);
+        const session = await BenchSession.open(t.url, t.headers);
         pool.push(session);
         for (let i = 0; i < 5; i++) await session.echo();
       });
@@ -202,7 +202,7 @@ export async function sessionSetup(
   // Warm-up: the first sessions load code paths (and, for stdio gateways, the OS file cache).
   for (const t of targets) {
     for (let i = 0; i < 2; i++) {
-      const session = await BenchSession.open(t.url, t.target.headers);
+      const session = await BenchSession.open(t.url, t.headers);
       await session.echo();
       await session.close();
     }
@@ -216,7 +216,7 @@ export async function sessionSetup(
       const histogram = histograms.get(t.target.name) as Histogram;
       for (let i = 0; i < batch; i++) {
         const start = process.hrtime.bigint();
-        const session = await BenchSession.open(t.url, t.target.headers);
+        const session = await BenchSession.open(t.url, t.headers);
         await session.echo();
         recordNs(histogram, since(start));
         await session.close();
@@ -256,7 +256,7 @@ export async function memory(
         if (more > 0) {
           progress(`memory: ${target.name}: opening sessions ${sessions.length + 1}–${level}`);
           await inParallel(Array.from({ length: more }), 16, async () => {
-            sessions.push(await BenchSession.open(running.url, target.headers));
+            sessions.push(await BenchSession.open(running.url, running.headers));
           });
         }
         await new Promise((r) => setTimeout(r, settings.settleMs));

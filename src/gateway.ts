@@ -158,6 +158,13 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       : { transport: 'http', url: redactUrl(u.url ?? '') };
   };
 
+  // Read before anything that holds a connection or a file open, so that a bad path fails cleanly.
+  const tls = config.listen.tls
+    ? {
+        cert: readPem(baseDir, 'cert', config.listen.tls.cert),
+        key: readPem(baseDir, 'key', config.listen.tls.key),
+      }
+    : undefined;
   const limiters = await RateLimiters.create(config.store.redis, logger);
   const limits = limitStages(config.limits, limiters);
   const keyStore = config.auth.apiKeys || config.audit.store ? openStore(config, baseDir) : undefined;
@@ -177,12 +184,6 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     childProcesses: runningChildren,
     audit: auditLog,
   });
-  const tls = config.listen.tls
-    ? {
-        cert: readPem(baseDir, 'cert', config.listen.tls.cert),
-        key: readPem(baseDir, 'key', config.listen.tls.key),
-      }
-    : undefined;
   const server = createHttpServer({ bodyTimeout: config.limits.bodyTimeout, ...(tls ? { tls } : {}) });
   const port = await listen(server, config.listen.host, config.listen.port).catch(async (err: Error) => {
     await auditLog.close();

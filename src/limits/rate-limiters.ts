@@ -16,6 +16,8 @@ import type { Rate } from './rate.js';
 
 export type SharedState = 'memory' | 'redis' | 'redis-unavailable';
 
+const CONNECT_TIMEOUT_MS = 2000;
+
 export interface Consumed {
   readonly allowed: boolean;
   readonly remaining: number;
@@ -25,10 +27,17 @@ export interface Consumed {
 
 export class RateLimiters {
   private redisReady = false;
+  /** What the log last said about Redis, so that each change is logged once, not each retry. */
+  private announced: 'redis' | 'redis-unavailable' | undefined;
+  private closing = false;
 
   private constructor(private readonly redis: Redis | undefined) {}
 
-  /** Memory-only limiters, or Redis-backed ones (ioredis is loaded only when a fleet uses it). */
+  /**
+   * Memory-only limiters, or Redis-backed ones (ioredis is loaded only when a fleet uses it). With
+   * Redis, resolves once the first connection attempt has succeeded or failed (at most a few
+   * seconds), so that the state reported at start is the real one; the gateway starts either way.
+   */
   static async create(redisUrl: string | undefined, logger: Logger): Promise<RateLimiters> {
     if (!redisUrl) return new RateLimiters(undefined);
     const { Redis } = await import('ioredis');
@@ -36,25 +45,39 @@ export class RateLimiters {
     const redis = new Redis(redisUrl, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       retryStrategy: (attempt) => Math.min(attempt * 500, 5000),
     });
     const limiters = new RateLimiters(redis);
+    const firstOutcome = new Promise<void>((settle) => {
+      const timer = setTimeout(settle, CONNECT_TIMEOUT_MS + 500);
+      const done = () => {
+        clearTimeout(timer);
+        settle();
+      };
+      redis.once('ready', done);
+      redis.once('error', done);
+      redis.once('close', done);
+    });
     redis.on('ready', () => {
-      if (!limiters.redisReady) logger.info('rate limits are shared through Redis');
       limiters.redisReady = true;
+      if (limiters.announced === 'redis') return;
+      limiters.announced = 'redis';
+      logger.info('rate limits are shared through Redis');
     });
-    redis.on('error', (err: Error) => {
-      if (limiters.redisReady)
-        logger.warn(
-          { err: err.message },
-          'Redis is unreachable: rate limits fall back to this instance alone',
-        );
+    // A lost connection (close) and a failed attempt (error) both mean: this instance alone, now.
+    const fellBack = (reason: string) => {
       limiters.redisReady = false;
-    });
+      if (limiters.closing || limiters.announced === 'redis-unavailable') return;
+      limiters.announced = 'redis-unavailable';
+      logger.warn({ err: reason }, 'Redis is unreachable: rate limits fall back to this instance alone');
+    };
+    redis.on('error', (err: Error) => fellBack(err.message));
+    redis.on('close', () => fellBack('the connection to Redis closed'));
     redis.on('end', () => {
       limiters.redisReady = false;
     });
+    await firstOutcome;
     return limiters;
   }
 
@@ -79,6 +102,7 @@ export class RateLimiters {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.redis?.disconnect();
   }
 }

@@ -47,7 +47,10 @@ export async function startTestGateway(
     destination: { write: (line: string) => void logs.push(line) },
   });
   captureSecrets(...loaded.secrets);
-  const gateway = await startGateway(loaded, logger);
+  const gateway = await startGateway(loaded, logger).catch((err: unknown) => {
+    if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+    throw err;
+  });
   let closed = false;
   return {
     url: gateway.url,
