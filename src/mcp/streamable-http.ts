@@ -27,6 +27,9 @@ export interface RelayOptions {
 
 export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<void> {
   const { sessions, openSession } = options;
+  /** Sessions being opened, per principal and in all: they count against the caps already. */
+  const opening = new Map<string, number>();
+  let openingTotal = 0;
 
   const existing = (ctx: RequestContext): Session => {
     const id = ctx.req.headers['mcp-session-id'];
@@ -64,15 +67,17 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
               'initialize opens a new session — send it without Mcp-Session-Id',
             );
           }
-          // Each session may hold a child process: bounded per principal and in all.
-          if (sessions.countFor(principal(ctx).id) >= options.maxSessions.perPrincipal) {
+          // Each session may hold a child process: bounded per principal and in all, counting the
+          // sessions still opening (an HTTP upstream's initialize takes a round trip).
+          const owner = principal(ctx).id;
+          if (sessions.countFor(owner) + (opening.get(owner) ?? 0) >= options.maxSessions.perPrincipal) {
             throw new GatewayError(
               429,
               'too_many_sessions',
               `this caller already has ${options.maxSessions.perPrincipal} open sessions — end one (DELETE) before opening another`,
             );
           }
-          if (sessions.size >= options.maxSessions.total) {
+          if (sessions.size + openingTotal >= options.maxSessions.total) {
             throw new GatewayError(
               503,
               'too_many_sessions',
@@ -82,7 +87,17 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
               },
             );
           }
-          const session = await openSession(ctx.endpoint.upstream, principal(ctx));
+          opening.set(owner, (opening.get(owner) ?? 0) + 1);
+          openingTotal++;
+          let session: Session;
+          try {
+            session = await openSession(ctx.endpoint.upstream, principal(ctx));
+          } finally {
+            openingTotal--;
+            const left = (opening.get(owner) ?? 1) - 1;
+            if (left > 0) opening.set(owner, left);
+            else opening.delete(owner);
+          }
           sessions.add(session);
           session.post(ctx.res, messages, exchangeOf(ctx));
           return;

@@ -18,6 +18,7 @@ import { LRUCache } from 'lru-cache';
 import type { ToolPolicy } from '../config/policy-schema.js';
 import { GatewayError } from '../http/errors.js';
 import type { Params } from '../mcp/jsonrpc.js';
+import { addressRange } from '../net/public-address.js';
 import { globToRegExp } from './glob.js';
 
 const OPTIONS = { strict: false, allErrors: false, validateFormats: false } as const;
@@ -148,7 +149,7 @@ export class ArgumentGuards {
           () => refuse(this.tool, `argument ${arg}: the host ${host} does not resolve`),
         );
     for (const address of addresses) {
-      const range = ipaddr.process(address).range();
+      const range = addressRange(address);
       if (range !== 'unicast')
         refuse(this.tool, `argument ${arg} points at a ${range} address (${address}), which is not allowed`);
     }
