@@ -30,6 +30,7 @@ import { SessionRegistry } from './mcp/session-registry.js';
 import { UpstreamLink } from './mcp/upstream-link.js';
 import { isLoopbackHost } from './net/loopback.js';
 import { GatewayMetrics, metricsHandler } from './observability/metrics.js';
+import { createTracing } from './observability/tracing.js';
 import { mcpPipeline } from './pipeline.js';
 import { ToolCatalog } from './policy/catalog.js';
 import { Gatekeeper } from './policy/gatekeeper.js';
@@ -169,6 +170,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   const limits = limitStages(config.limits, limiters);
   const keyStore = config.auth.apiKeys || config.audit.store ? openStore(config, baseDir) : undefined;
   const metrics = config.metrics.enabled ? new GatewayMetrics({ upstreams: names }) : undefined;
+  const tracing = await createTracing({ ...config.tracing, logger, secrets: loaded.secrets });
   const auditLog = new AuditLog({
     redactor: new Redactor(loaded.secrets, { pii: config.audit.redactPersonalData }),
     ...(config.audit.stdout ? { sink: stdoutSink(logger) } : {}),
@@ -187,6 +189,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   const server = createHttpServer({ bodyTimeout: config.limits.bodyTimeout, ...(tls ? { tls } : {}) });
   const port = await listen(server, config.listen.host, config.listen.port).catch(async (err: Error) => {
     await auditLog.close();
+    await tracing.shutdown();
     await keyStore?.store.close();
     await limiters.close();
     throw err;
@@ -213,6 +216,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     allowedOrigins: config.listen.allowedOrigins,
     publicUrl,
     audit: { log: auditLog, ...(metrics ? { metrics } : {}) },
+    tracing,
     ...(metrics
       ? { metrics: metricsHandler(metrics, config.metrics.token ? { token: config.metrics.token } : {}) }
       : {}),
@@ -299,6 +303,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       });
       // Every event recorded so far reaches the store before it closes.
       await auditLog.close();
+      await tracing.shutdown();
       await auth.close();
       await limiters.close();
       await keyStore?.store.close();

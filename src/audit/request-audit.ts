@@ -10,6 +10,7 @@ import type { RequestContext } from '../http/context.js';
 import { type GatewayError, RPC } from '../http/errors.js';
 import { idKey, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../mcp/jsonrpc.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { SpanHandle } from '../observability/tracing.js';
 import type { AuditLog } from './audit-log.js';
 import {
   type AuditTarget,
@@ -48,8 +49,11 @@ export interface AuditServices {
 }
 
 export class RequestAudit implements VerdictRecorder {
-  /** Allowed calls waiting for the upstream's answer, by request id. */
-  private readonly pending = new Map<string, { request: JsonRpcRequest; verdict: PolicyVerdict }>();
+  /** Allowed calls waiting for the upstream's answer, by request id, with their trace span. */
+  private readonly pending = new Map<
+    string,
+    { request: JsonRpcRequest; verdict: PolicyVerdict; span: SpanHandle | undefined }
+  >();
 
   constructor(
     private readonly services: AuditServices,
@@ -57,13 +61,13 @@ export class RequestAudit implements VerdictRecorder {
   ) {
     // An answer that never came (the client went away, the gateway closed) still gets its event.
     ctx.res.once('close', () => {
-      for (const { request, verdict } of this.pending.values()) this.record(request, verdict, 'cancelled');
-      this.pending.clear();
+      this.settleAll('cancelled');
     });
   }
 
   authenticated(principal: Principal): void {
     if (principal.kind === 'anonymous') return;
+    this.ctx.span?.setPrincipal(principal.id);
     this.services.log.record({
       type: 'auth.success',
       requestId: this.ctx.requestId,
@@ -91,8 +95,24 @@ export class RequestAudit implements VerdictRecorder {
   }
 
   decided(request: JsonRpcRequest, verdict: PolicyVerdict): void {
-    if (verdict.outcome === 'denied') this.record(request, verdict);
-    else this.pending.set(idKey(request.id), { request, verdict });
+    if (verdict.outcome === 'denied') {
+      this.ctx.span?.event('policy.denied', {
+        'portcullis.rule': verdict.rule,
+        'portcullis.code': verdict.code,
+      });
+      this.record(request, verdict);
+      return;
+    }
+    // Resource spans are named by the method alone: URIs would make every span name unique.
+    const name =
+      verdict.target.kind === 'resource' ? request.method : `${request.method} ${verdict.target.name}`;
+    const span = this.ctx.span?.child(name, {
+      upstream: this.ctx.endpoint.upstream,
+      mcpMethod: request.method,
+      target: verdict.target,
+      ...(this.ctx.protocolVersion !== undefined ? { protocolVersion: this.ctx.protocolVersion } : {}),
+    });
+    this.pending.set(idKey(request.id), { request, verdict, span });
   }
 
   /** A response on its way to the client: closes the pending decision of its request, if any. */
@@ -102,7 +122,9 @@ export class RequestAudit implements VerdictRecorder {
     const entry = this.pending.get(key);
     if (!entry) return;
     this.pending.delete(key);
-    this.record(entry.request, entry.verdict, statusOf(response), response);
+    const status = statusOf(response);
+    entry.span?.end(status);
+    this.record(entry.request, entry.verdict, status, response);
   }
 
   /**
@@ -116,10 +138,10 @@ export class RequestAudit implements VerdictRecorder {
         : error.code === 'upstream_unavailable'
           ? 'unavailable'
           : 'error';
-    for (const { request, verdict } of this.pending.values()) this.record(request, verdict, status);
-    this.pending.clear();
+    this.settleAll(status, error.code);
     const budget = error.code === 'rate_limited' ? rateBudget(error.data?.limit) : LIMIT_BUDGETS[error.code];
     if (!budget) return;
+    this.ctx.span?.event('rate_limit.refused', { 'portcullis.budget': budget });
     const limit = typeof error.data?.limit === 'string' ? error.data.limit : '';
     const retryAfter = Number(error.headers['retry-after']);
     this.services.log.record({
@@ -135,6 +157,15 @@ export class RequestAudit implements VerdictRecorder {
       ...(budget === 'tool' ? { tool: limit.slice('tool:'.length) } : {}),
       ...(Number.isFinite(retryAfter) ? { retryAfter } : {}),
     });
+  }
+
+  /** Closes every call still waiting for its answer with `status`. */
+  private settleAll(status: UpstreamStatus, errorCode?: string): void {
+    for (const { request, verdict, span } of this.pending.values()) {
+      span?.end(status, errorCode);
+      this.record(request, verdict, status);
+    }
+    this.pending.clear();
   }
 
   private record(

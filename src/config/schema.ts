@@ -10,6 +10,7 @@ import { isLoopbackHost } from '../net/loopback.js';
 import { authMethods, authSchema } from './auth-schema.js';
 import { policySchema } from './policy-schema.js';
 import { insecureUrlReason } from './secure-url.js';
+import { tracingSchema } from './tracing-schema.js';
 import { duration, size } from './units.js';
 
 /** Upstream names appear in URLs (/servers/<name>/mcp) and, later, as tool-name prefixes. */
@@ -224,6 +225,7 @@ export const configSchema = z
     limits: limitsSchema.prefault({}),
     audit: auditSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
+    tracing: tracingSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const loopback = isLoopbackHost(c.listen.host);

@@ -4,6 +4,7 @@ import type { RequestAudit } from '../audit/request-audit.js';
 import type { Principal } from '../auth/principal.js';
 import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
 import type { ModernEnvelope } from '../mcp/modern/envelope.js';
+import type { SpanHandle } from '../observability/tracing.js';
 import type { Endpoint } from './routes.js';
 
 export interface RequestContext {
@@ -20,6 +21,8 @@ export interface RequestContext {
   readonly startedAt: number;
   /** This request's audit trail; absent when the gateway records no audit events. */
   audit?: RequestAudit;
+  /** This request's trace span (a no-op one when tracing is off). */
+  span?: SpanHandle;
   principal?: Principal;
   /** Parsed JSON-RPC messages of a POST body. */
   messages?: JsonRpcMessage[];

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { type AuditServices, RequestAudit } from '../audit/request-audit.js';
 import type { Logger } from '../log/logger.js';
+import type { Tracing } from '../observability/tracing.js';
 import { runPipeline, type Stage } from '../pipeline.js';
 import { clientAddressResolver } from './client-address.js';
 import type { RequestContext } from './context.js';
@@ -27,6 +28,8 @@ export interface FrontDoorOptions {
   readonly audit?: AuditServices;
   /** Serves GET /metrics (Prometheus), when metrics are on. */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Traces requests (OpenTelemetry), when tracing.endpoint is set. */
+  readonly tracing?: Tracing;
 }
 
 export interface ServerOptions {
@@ -108,6 +111,18 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       secure,
       startedAt: performance.now(),
     };
+    if (options.tracing?.enabled) {
+      const span = options.tracing.startRequestSpan({
+        method: req.method ?? 'GET',
+        route: endpoint.path,
+        requestId,
+        clientIp: ip,
+        upstream: endpoint.upstream,
+      });
+      ctx.span = span;
+      // 'close', not 'finish': a client that went away still ends its span.
+      res.once('close', () => span.end(res.statusCode));
+    }
     const { audit } = options;
     if (audit) ctx.audit = new RequestAudit(audit, ctx);
     if (audit?.metrics) {
@@ -117,6 +132,7 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
     runPipeline(stages, ctx).catch((err: unknown) => {
       const error = toGatewayError(err);
       ctx.audit?.failed(error);
+      ctx.span?.end(error.status, error.code);
       const level = error.status >= 500 ? 'error' : 'info';
       logger[level](
         {
