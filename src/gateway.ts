@@ -14,6 +14,7 @@ import { setupAuthentication } from './auth/setup.js';
 import { authMethods } from './config/auth-schema.js';
 import type { LoadedConfig } from './config/load.js';
 import type { UpstreamConfig } from './config/schema.js';
+import { resourceUrl } from './http/resource-url.js';
 import { attachFrontDoor, createHttpServer } from './http/server.js';
 import { RateLimiters } from './limits/rate-limiters.js';
 import { limitStages } from './limits/stages.js';
@@ -29,6 +30,7 @@ import { Session } from './mcp/session.js';
 import { SessionRegistry } from './mcp/session-registry.js';
 import { UpstreamLink } from './mcp/upstream-link.js';
 import { isLoopbackHost } from './net/loopback.js';
+import { AuthorizationServer } from './oauth/authorization-server.js';
 import { GatewayMetrics, metricsHandler } from './observability/metrics.js';
 import { createTracing } from './observability/tracing.js';
 import { mcpPipeline } from './pipeline.js';
@@ -36,7 +38,9 @@ import { ToolCatalog } from './policy/catalog.js';
 import { Gatekeeper } from './policy/gatekeeper.js';
 import { Policy } from './policy/policy.js';
 import { checkRulePatterns, checkRuleScopes } from './policy/startup-check.js';
+import { scopesSupported } from './policy/vocabulary.js';
 import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
 import type { Connector } from './upstream/connection.js';
 import { startHttp } from './upstream/http.js';
 import { redactUrl } from './upstream/redact-url.js';
@@ -168,7 +172,8 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     : undefined;
   const limiters = await RateLimiters.create(config.store.redis, logger);
   const limits = limitStages(config.limits, limiters);
-  const keyStore = config.auth.apiKeys || config.audit.store ? openStore(config, baseDir) : undefined;
+  const keyStore =
+    config.auth.apiKeys || config.auth.oauth || config.audit.store ? openStore(config, baseDir) : undefined;
   const metrics = config.metrics.enabled ? new GatewayMetrics({ upstreams: names }) : undefined;
   const tracing = await createTracing({ ...config.tracing, logger, secrets: loaded.secrets });
   const auditLog = new AuditLog({
@@ -196,7 +201,36 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   });
   const url = `${tls ? 'https' : 'http'}://${hostForUrl(config.listen.host)}:${port}`;
   const publicUrl = new URL(config.publicUrl ?? url);
-  const auth = setupAuthentication(config.auth, publicUrl, keyStore);
+  const scopes = scopesSupported(names, config.policy.rules);
+  const oauthConfig = config.auth.oauth;
+  const auth = setupAuthentication(
+    config.auth,
+    publicUrl,
+    keyStore,
+    oauthConfig && keyStore
+      ? (users) =>
+          new AuthorizationServer({
+            config: oauthConfig,
+            publicUrl,
+            secret: oauthConfig.signingSecret
+              ? Buffer.from(oauthConfig.signingSecret, 'utf8')
+              : keyStore.secret,
+            stores: keyStore.store.oauth,
+            users,
+            roles: policy.roles,
+            scopes,
+            resources: endpointPaths(names).map((path) => resourceUrl(publicUrl, path)),
+            upstreams: names,
+            registrationLimiter: limiters.create('oauth-register', oauthConfig.registrationPerIp),
+            audit: auditLog,
+          })
+      : undefined,
+  );
+  const { oauth } = auth;
+  // Expired codes, tokens and revocations are only kept to be refused; clear them out now and then.
+  const purge =
+    oauth && keyStore ? setInterval(() => void purgeExpired(keyStore.store), 10 * 60_000) : undefined;
+  purge?.unref();
   const bootstrap =
     auth.apiKeys && config.auth.apiKeys?.bootstrapAdmin && (await keyStore?.store.apiKeys.count()) === 0
       ? await auth.apiKeys.create({ name: 'admin', scopes: ['*'], expiresAt: null })
@@ -211,7 +245,9 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       maxSessions: config.limits.sessions,
       modern: modernRelay({ bridges, openBridge }),
     }),
-    resourceMetadata: (path, upstream) => protectedResourceMetadata(config.auth, publicUrl, path, upstream),
+    resourceMetadata: (path, upstream) =>
+      protectedResourceMetadata(config.auth, publicUrl, path, upstream, scopes),
+    ...(oauth ? { oauth: { server: oauth, limitIp: limits.ip } } : {}),
     trustedProxies: config.listen.trustedProxies,
     allowedOrigins: config.listen.allowedOrigins,
     publicUrl,
@@ -295,6 +331,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
         server.closeAllConnections();
       });
       await Promise.all([sessions.closeAll(), bridges.closeAll()]);
+      if (purge) clearInterval(purge);
       auditLog.record({
         type: 'gateway.stop',
         reason,
@@ -310,6 +347,19 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
       logger.info('portcullis stopped');
     },
   };
+}
+
+/** The MCP endpoint paths: one per upstream, and /mcp when there is only one. */
+function endpointPaths(names: readonly string[]): string[] {
+  const paths = names.map((n) => `/servers/${n}/mcp`);
+  return names.length === 1 ? ['/mcp', ...paths] : paths;
+}
+
+async function purgeExpired(store: Store): Promise<void> {
+  const now = Date.now();
+  await Promise.all([store.oauth.codes.purgeExpired(now), store.oauth.tokens.purgeExpired(now)]).catch(() => {
+    // A failed purge is retried at the next interval; nothing depends on it.
+  });
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {

@@ -111,6 +111,27 @@ export function describeEvent(event: AuditEvent): string {
     case 'audit.dropped':
       parts.push(`count=${event.count}`, `from=${event.from}`, `until=${event.until}`);
       break;
+    case 'oauth.client_registered':
+      parts.push(event.clientIp, `client=${event.clientName || '-'}`);
+      break;
+    case 'oauth.consent':
+      parts.push(
+        'allowed',
+        `oauth:${event.subject}`,
+        `client=${event.clientKind}`,
+        `scopes=${event.scopes.join(',') || '-'}`,
+      );
+      break;
+    case 'oauth.token':
+      parts.push(event.grantType, event.clientIp, `scopes=${event.scopes.join(',') || '-'}`);
+      break;
+    case 'oauth.refused':
+      parts.push('denied', event.endpoint, event.clientIp, `${event.error}: ${event.message}`);
+      if (event.grantRevoked) parts.push('grant revoked');
+      break;
+    case 'oauth.revoked':
+      parts.push(event.clientIp);
+      break;
   }
   if (event.requestId !== undefined) parts.push(`req=${event.requestId}`);
   return parts.join('  ');

@@ -8,7 +8,7 @@
  * (`principal`, `username`, `actor`) is kept readable — only secrets and credentials are masked in it.
  * Tool arguments and results appear only for tools the config opts in (audit.logArguments).
  *
- * OAuth events of the gateway's own authorization server will join this union when it exists.
+ * OAuth events come from the gateway's own authorization server (auth.oauth).
  */
 import type { PrincipalKind } from '../auth/principal.js';
 
@@ -27,7 +27,7 @@ export interface AuditPrincipal {
 }
 
 /** How a principal was (or was to be) authenticated. */
-export type AuthMethod = 'api-key' | 'basic' | 'jwt' | 'introspection' | 'none';
+export type AuthMethod = 'api-key' | 'basic' | 'jwt' | 'introspection' | 'oauth' | 'none';
 
 /** What a refused credential was: an auth method, `bearer` (no verifier for it) or `missing`. */
 export type AuthFailureMethod = Exclude<AuthMethod, 'none'> | 'bearer' | 'missing';
@@ -240,6 +240,54 @@ export interface AuditDroppedEvent extends EventBase<'audit.dropped'> {
   readonly until: string;
 }
 
+/** A client registered itself (auth.oauth.registration: open). */
+export interface OAuthClientRegisteredEvent extends EventBase<'oauth.client_registered'> {
+  readonly clientIp: string;
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly redirectUris: readonly string[];
+}
+
+/** A user approved a client on the consent page. */
+export interface OAuthConsentEvent extends EventBase<'oauth.consent'> {
+  readonly clientIp: string;
+  /** The user who approved. */
+  readonly subject: string;
+  readonly clientId: string;
+  /** `dynamic` (self-registered), `static` or `metadata-document`. */
+  readonly clientKind: string;
+  readonly scopes: readonly string[];
+  /** Asked for, but beyond what the user may grant: not granted. */
+  readonly dropped: readonly string[];
+}
+
+/** The token endpoint issued tokens (a code exchanged, or a refresh token rotated). */
+export interface OAuthTokenEvent extends EventBase<'oauth.token'> {
+  readonly clientIp: string;
+  readonly grantType: 'authorization_code' | 'refresh_token';
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+}
+
+/** The token endpoint refused, or a grant was revoked (reuse detected, replayed code, revocation). */
+export interface OAuthRefusedEvent extends EventBase<'oauth.refused'> {
+  readonly clientIp: string;
+  /** The endpoint: `token`, `revoke`, `register`. */
+  readonly endpoint: string;
+  /** The OAuth error code (`invalid_grant`, `invalid_client`…). */
+  readonly error: string;
+  readonly message: string;
+  readonly clientId?: string;
+  /** Set when the refusal revoked a whole grant: a replayed code or a reused refresh token. */
+  readonly grantRevoked?: boolean;
+}
+
+/** A client revoked a token (RFC 7009). */
+export interface OAuthRevokedEvent extends EventBase<'oauth.revoked'> {
+  readonly clientIp: string;
+  readonly clientId: string;
+}
+
 export type AuditEvent =
   | GatewayStartEvent
   | GatewayStopEvent
@@ -249,7 +297,12 @@ export type AuditEvent =
   | RateLimitRefusedEvent
   | AdminKeyCreatedEvent
   | AdminKeyRevokedEvent
-  | AuditDroppedEvent;
+  | AuditDroppedEvent
+  | OAuthClientRegisteredEvent
+  | OAuthConsentEvent
+  | OAuthTokenEvent
+  | OAuthRefusedEvent
+  | OAuthRevokedEvent;
 
 export type AuditEventType = AuditEvent['type'];
 
@@ -263,6 +316,11 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'admin.key_created',
   'admin.key_revoked',
   'audit.dropped',
+  'oauth.client_registered',
+  'oauth.consent',
+  'oauth.token',
+  'oauth.refused',
+  'oauth.revoked',
 ];
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -322,6 +380,16 @@ export function auditColumns(event: AuditEvent): AuditColumns {
         tool: event.tool ?? null,
         outcome: 'denied',
       };
+    case 'oauth.consent':
+      return {
+        principal: `oauth:${event.subject}`,
+        principalName: event.subject,
+        upstream: null,
+        tool: null,
+        outcome: 'allowed',
+      };
+    case 'oauth.refused':
+      return { principal: null, principalName: null, upstream: null, tool: null, outcome: 'denied' };
     case 'admin.key_created':
     case 'admin.key_revoked':
       return {

@@ -10,6 +10,7 @@ const AUTH_METHOD: Readonly<Record<ReturnType<typeof authMethods>[number], AuthM
   basic: 'basic',
   jwt: 'jwt',
   introspection: 'introspection',
+  oauth: 'oauth',
 };
 
 export function securityPosture(config: Config, limitsBackend: string): SecurityPosture {

@@ -228,7 +228,8 @@ export function auditTarget(request: JsonRpcRequest): AuditTarget | undefined {
 }
 
 function authMethodOf(principal: Principal): AuthMethod {
-  if (principal.kind === 'api-key' || principal.kind === 'basic') return principal.kind;
+  if (principal.kind === 'api-key' || principal.kind === 'basic' || principal.kind === 'oauth')
+    return principal.kind;
   return principal.id.startsWith('introspection:') ? 'introspection' : 'jwt';
 }
 

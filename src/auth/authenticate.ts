@@ -9,6 +9,7 @@
 import type { RequestContext } from '../http/context.js';
 import { GatewayError } from '../http/errors.js';
 import { resourceMetadataUrl, resourceUrl } from '../http/resource-url.js';
+import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import type { ApiKeys } from './api-keys.js';
 import { AuthError } from './auth-error.js';
 import type { BasicUsers } from './basic.js';
@@ -33,6 +34,8 @@ export interface Authenticators {
   readonly basic?: BasicUsers;
   readonly jwt?: JwtVerifier;
   readonly introspection?: Introspector;
+  /** The gateway's own authorization server: verifies the access tokens it issued. */
+  readonly oauth?: Pick<AuthorizationServer, 'issued' | 'principal'>;
   readonly publicUrl: URL;
 }
 
@@ -45,6 +48,8 @@ export function authenticate(methods: Authenticators): (ctx: RequestContext) => 
           throw new AuthError('invalid_token', 'API keys are not accepted by this gateway');
         return methods.apiKeys.verify(credential.key);
       case 'bearer':
+        if (methods.oauth?.issued(credential.token))
+          return methods.oauth.principal(credential.token, resource);
         if (methods.jwt && (JWT_SHAPE.test(credential.token) || !methods.introspection)) {
           return methods.jwt.verify(credential.token, resource);
         }

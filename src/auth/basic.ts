@@ -74,15 +74,23 @@ export class BasicUsers {
       await Promise.all([this.perIp.penalty(request.clientIp), this.perUser.penalty(request.username)]);
       throw new AuthError('invalid_token', 'wrong user name or password');
     }
-    const principal: Principal = {
-      id: `basic:${request.username}`,
+    const principal = this.principalOf(request.username) as Principal;
+    this.remembered.set(pair, principal);
+    return principal;
+  }
+
+  /** The principal of a configured user, without a password (after they signed in some other way). */
+  principalOf(username: string): Principal | undefined {
+    if (!Object.hasOwn(this.config.users, username)) return undefined;
+    const user = this.config.users[username];
+    if (!user) return undefined;
+    return {
+      id: `basic:${username}`,
       kind: 'basic',
-      name: request.username,
+      name: username,
       scopes: user.scopes ?? this.defaultScopes,
       roles: user.roles,
     };
-    this.remembered.set(pair, principal);
-    return principal;
   }
 
   private async refuseIfThrottled(request: BasicRequest): Promise<void> {

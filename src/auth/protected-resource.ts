@@ -7,12 +7,20 @@ export function protectedResourceMetadata(
   publicUrl: URL,
   path: string,
   upstream: string,
+  /** The scope vocabulary, when the gateway is its own authorization server. */
+  scopes: readonly string[] = [],
 ): object {
-  const servers = [auth.jwt?.issuer, auth.introspection?.issuer].filter((s): s is string => s !== undefined);
+  // Our own server first: clients use the first one they support.
+  const servers = [
+    auth.oauth ? publicUrl.origin : undefined,
+    auth.jwt?.issuer,
+    auth.introspection?.issuer,
+  ].filter((s): s is string => s !== undefined);
+  const supported = auth.oauth ? scopes : auth.defaultScopes;
   return {
     resource: resourceUrl(publicUrl, path),
     ...(servers.length > 0 ? { authorization_servers: [...new Set(servers)] } : {}),
-    ...(auth.defaultScopes.length > 0 ? { scopes_supported: auth.defaultScopes } : {}),
+    ...(supported.length > 0 ? { scopes_supported: supported } : {}),
     bearer_methods_supported: ['header'],
     resource_name: `Portcullis: ${upstream}`,
   };

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerCheckConfig } from './check-config.js';
+import { registerClients } from './clients.js';
 import { registerKeys } from './keys.js';
 import { registerPolicy } from './policy.js';
 import { registerStart } from './start.js';
@@ -20,5 +21,6 @@ registerKeys(program);
 registerPolicy(program);
 registerUsers(program);
 registerAudit(program);
+registerClients(program);
 
 await program.parseAsync(process.argv);

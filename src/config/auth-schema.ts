@@ -1,6 +1,7 @@
 /** The `auth:` section: which credentials the gateway accepts, each method off unless configured. */
 import { z } from 'zod';
 import { parsePasswordHash } from '../auth/password-hash.js';
+import { oauthSchema } from './oauth-schema.js';
 import { insecureUrlReason } from './secure-url.js';
 import { duration } from './units.js';
 
@@ -114,8 +115,18 @@ export const authSchema = z
     basic: basicSchema.optional(),
     jwt: jwtSchema.optional(),
     introspection: introspectionSchema.optional(),
+    /** The gateway's own OAuth 2.1 authorization server, for MCP clients that log people in. */
+    oauth: oauthSchema.optional(),
   })
   .superRefine((auth, ctx) => {
+    if (auth.oauth && !auth.basic) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oauth'],
+        message:
+          'needs people who can sign in — add auth.basic.users (password hashes from: npx portcullis users hash-password)',
+      });
+    }
     const methods = authMethods(auth);
     if (auth.none === true && methods.length > 0) {
       ctx.addIssue({
@@ -129,6 +140,8 @@ export const authSchema = z
 export type AuthConfig = z.output<typeof authSchema>;
 
 /** The credential methods switched on, in resolution order. */
-export function authMethods(auth: AuthConfig): ('apiKeys' | 'basic' | 'jwt' | 'introspection')[] {
-  return (['apiKeys', 'basic', 'jwt', 'introspection'] as const).filter((m) => auth[m] !== undefined);
+export function authMethods(auth: AuthConfig): ('apiKeys' | 'basic' | 'jwt' | 'introspection' | 'oauth')[] {
+  return (['apiKeys', 'basic', 'jwt', 'introspection', 'oauth'] as const).filter(
+    (m) => auth[m] !== undefined,
+  );
 }

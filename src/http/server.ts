@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { type AuditServices, RequestAudit } from '../audit/request-audit.js';
 import type { Logger } from '../log/logger.js';
+import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import type { Tracing } from '../observability/tracing.js';
 import { runPipeline, type Stage } from '../pipeline.js';
 import { clientAddressResolver } from './client-address.js';
@@ -30,6 +31,11 @@ export interface FrontDoorOptions {
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Traces requests (OpenTelemetry), when tracing.endpoint is set. */
   readonly tracing?: Tracing;
+  /** The gateway's own OAuth authorization server, and the per-IP limit its endpoints share. */
+  readonly oauth?: {
+    readonly server: AuthorizationServer;
+    readonly limitIp: (clientIp: string) => Promise<void>;
+  };
 }
 
 export interface ServerOptions {
@@ -90,6 +96,30 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       const path = pathname === PRM_PREFIX ? '/mcp' : pathname.slice(PRM_PREFIX.length);
       const endpoint = resolveEndpoint(path, upstreams);
       if (endpoint) return sendJson(res, 200, options.resourceMetadata(endpoint.path, endpoint.upstream));
+    }
+    const oauthRoute = options.oauth?.server.route(req.method, pathname);
+    if (oauthRoute && options.oauth) {
+      const { limitIp } = options.oauth;
+      limitIp(ip)
+        .then(() => oauthRoute({ req, res, clientIp: ip, secure, requestId }))
+        .catch((err: unknown) => {
+          const error = toGatewayError(err);
+          logger[error.status >= 500 ? 'error' : 'info'](
+            { requestId, path: pathname, status: error.status, code: error.code, detail: error.detail },
+            error.message,
+          );
+          if (res.headersSent) return void res.end();
+          const body = JSON.stringify({ error: error.code, error_description: error.message });
+          res
+            .writeHead(error.status, {
+              ...error.headers,
+              'content-type': 'application/json',
+              'cache-control': 'no-store',
+              'content-length': Buffer.byteLength(body),
+            })
+            .end(body);
+        });
+      return;
     }
     const endpoint = resolveEndpoint(pathname, upstreams);
     if (!endpoint) {

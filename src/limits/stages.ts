@@ -15,6 +15,8 @@ export const LIMITED = -32004;
 
 export interface LimitStages {
   readonly perIp: (ctx: RequestContext) => Promise<void>;
+  /** The same per-IP budget, for endpoints outside the MCP pipeline (the OAuth endpoints). */
+  readonly ip: (clientIp: string) => Promise<void>;
   readonly perPrincipal: (ctx: RequestContext) => Promise<void>;
   readonly perTool: (ctx: RequestContext) => Promise<void>;
   readonly concurrency: (ctx: RequestContext) => Promise<void>;
@@ -41,6 +43,11 @@ function refused(budget: string, limiter: Limiter, result: Consumed, what: strin
 
 export function limitStages(limits: Config['limits'], limiters: RateLimiters): LimitStages {
   const perIp = limiters.create('ip', limits.perIp);
+  const ip = async (clientIp: string) => {
+    const result = await perIp.consume(clientIp);
+    if (result.allowed) return;
+    throw refused('ip', perIp, result, 'from this address');
+  };
   const perPrincipal = limiters.create('principal', limits.perPrincipal);
   const perTool = new Map(
     Object.entries(limits.tools).map(([tool, rate]) => [tool, limiters.create(`tool:${tool}`, rate)]),
@@ -49,11 +56,8 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
   const upstreams = new ConcurrencyGate(limits.concurrency.perUpstream, limits.concurrency.queueTimeout);
 
   return {
-    async perIp(ctx) {
-      const result = await perIp.consume(ctx.clientIp);
-      if (result.allowed) return;
-      throw refused('ip', perIp, result, 'from this address');
-    },
+    perIp: (ctx) => ip(ctx.clientIp),
+    ip,
 
     async perPrincipal(ctx) {
       if (!ctx.principal) return;

@@ -6,7 +6,7 @@
  * called, a live exp, and a jti and grant that have not been revoked.
  */
 import { randomBytes } from 'node:crypto';
-import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { Principal } from '../auth/principal.js';
 import { OAuthError } from './errors.js';
 import { formatScope, parseScope } from './scopes.js';
@@ -89,6 +89,20 @@ export class AccessTokens {
       .setJti(jti)
       .sign(key);
     return { token, jti, expiresIn: exp - iat, expiresAt: exp * 1000 };
+  }
+
+  /**
+   * Whether `token` claims to be one of ours (our typ and issuer), read without verifying: it only
+   * decides which verifier checks it, and verify() then checks everything.
+   */
+  isOurs(token: string): boolean {
+    try {
+      return (
+        decodeProtectedHeader(token).typ === ACCESS_TOKEN_TYPE && decodeJwt(token).iss === this.options.issuer
+      );
+    } catch {
+      return false;
+    }
   }
 
   /** The claims of a token presented to `resource`; invalid_token saying what failed otherwise. */

@@ -11,6 +11,8 @@ export type KeyPurpose =
   | 'client-id'
   | 'client-secret'
   | 'access-token-hs256'
+  | 'csrf'
+  | 'authorize-transaction'
   | `access-token-es256:${number}:${number}`;
 
 /** Domain separation from the other uses of the server secret (API-key hashing keys it directly). */

@@ -14,6 +14,9 @@ export const OAUTH_PATHS = {
   registration: '/oauth/register',
   revocation: '/oauth/revoke',
   jwks: '/oauth/jwks.json',
+  /** The sign-in and consent forms of /authorize post here (not part of the metadata). */
+  login: '/oauth/login',
+  consent: '/oauth/consent',
 } as const;
 
 export const AUTHORIZATION_SERVER_METADATA_PATH = '/.well-known/oauth-authorization-server';

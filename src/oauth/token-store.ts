@@ -52,7 +52,7 @@ export interface TokenStore {
   insertRefreshToken(record: RefreshTokenRecord): Promise<void>;
   findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined>;
   /**
-   * Atomically: marks `hash` used, inserts `next`, and moves the grant's expiry to next.expiresAt —
+   * Atomically: marks `hash` used, inserts `next`, and extends the grant's expiry to next.expiresAt —
    * only if `hash` was unused. False, with nothing written, when it was already used (a concurrent
    * rotation won: that is reuse).
    */
@@ -107,7 +107,7 @@ export class MemoryTokenStore implements TokenStore {
     this.refreshTokens.set(hash, { ...current, usedAt: at });
     this.refreshTokens.set(next.hash, next);
     const grant = this.grants.get(next.grantId);
-    if (grant) this.grants.set(grant.id, { ...grant, expiresAt: next.expiresAt });
+    if (grant) this.grants.set(grant.id, { ...grant, expiresAt: Math.max(grant.expiresAt, next.expiresAt) });
     return true;
   }
 

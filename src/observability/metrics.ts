@@ -31,7 +31,16 @@ const MCP_METHODS = new Set([
 ]);
 const TARGET_KINDS = new Set(['tool', 'resource', 'prompt', 'completion']);
 const OUTCOMES = new Set(['allowed', 'denied']);
-const AUTH_METHODS = new Set(['api-key', 'basic', 'jwt', 'introspection', 'none', 'bearer', 'missing']);
+const AUTH_METHODS = new Set([
+  'api-key',
+  'basic',
+  'jwt',
+  'introspection',
+  'oauth',
+  'none',
+  'bearer',
+  'missing',
+]);
 const AUTH_REASONS = new Set([
   'unauthorized',
   'invalid_token',

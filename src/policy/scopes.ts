@@ -25,8 +25,17 @@ export function effectiveScopes(
   roles: readonly string[],
   definitions: Readonly<Record<string, readonly string[]>>,
 ): ScopeSet {
-  return new ScopeSet([
+  return new ScopeSet(expandRoles(scopes, roles, definitions));
+}
+
+/** `scopes` plus the scopes of each role (unknown roles grant nothing). */
+export function expandRoles(
+  scopes: readonly string[],
+  roles: readonly string[],
+  definitions: Readonly<Record<string, readonly string[]>>,
+): string[] {
+  return [
     ...scopes,
     ...roles.flatMap((role) => (Object.hasOwn(definitions, role) ? (definitions[role] ?? []) : [])),
-  ]);
+  ];
 }

@@ -53,3 +53,21 @@ export function scopeTables(): string {
   ];
   return `${scopes.join('\n')}\n\n${roles.join('\n')}\n`;
 }
+
+/**
+ * Every scope a client may ask for here (scopes_supported): the standard ones, each upstream's,
+ * and those the policy's rules require.
+ */
+export function scopesSupported(
+  upstreams: readonly string[],
+  rules: readonly { readonly require: readonly string[] }[],
+): string[] {
+  const levels = ['read', 'write', 'destructive'] as const;
+  return [
+    ...new Set([
+      ...Object.values(SCOPES),
+      ...upstreams.flatMap((u) => levels.map((level) => upstreamScope(u, level))),
+      ...rules.flatMap((rule) => rule.require),
+    ]),
+  ];
+}

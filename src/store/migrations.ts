@@ -35,16 +35,83 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_events_time ON audit_events (time);
    CREATE INDEX audit_events_principal ON audit_events (principal);
    CREATE INDEX audit_events_tool ON audit_events (tool)`,
+  // 4: the OAuth authorization server (src/oauth/): static clients, authorization codes, grants,
+  // refresh tokens and the access-token denylist (all by hash or id, never a usable secret), and
+  // remembered consent. List columns hold JSON arrays.
+  `CREATE TABLE oauth_clients (
+     client_id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     secret_hash TEXT,
+     token_endpoint_auth_method TEXT NOT NULL,
+     redirect_uris TEXT NOT NULL,
+     grant_types TEXT NOT NULL,
+     scopes TEXT,
+     created_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   );
+   CREATE TABLE oauth_codes (
+     hash TEXT PRIMARY KEY,
+     client_id TEXT NOT NULL,
+     redirect_uri TEXT NOT NULL,
+     code_challenge TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     scopes TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     grant_id TEXT NOT NULL,
+     issued_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at INTEGER
+   );
+   CREATE INDEX oauth_codes_expires ON oauth_codes (expires_at);
+   CREATE TABLE oauth_grants (
+     id TEXT PRIMARY KEY,
+     client_id TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   );
+   CREATE INDEX oauth_grants_expires ON oauth_grants (expires_at);
+   CREATE TABLE oauth_refresh_tokens (
+     hash TEXT PRIMARY KEY,
+     grant_id TEXT NOT NULL,
+     client_id TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     scopes TEXT NOT NULL,
+     issued_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at INTEGER
+   );
+   CREATE INDEX oauth_refresh_tokens_grant ON oauth_refresh_tokens (grant_id);
+   CREATE INDEX oauth_refresh_tokens_expires ON oauth_refresh_tokens (expires_at);
+   CREATE TABLE oauth_denied_tokens (
+     jti TEXT PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX oauth_denied_tokens_expires ON oauth_denied_tokens (expires_at);
+   CREATE TABLE oauth_consents (
+     subject TEXT NOT NULL,
+     client_id TEXT NOT NULL,
+     scopes TEXT NOT NULL,
+     granted_at INTEGER NOT NULL,
+     PRIMARY KEY (subject, client_id)
+   )`,
 ];
 
-export function migrate(db: Database): void {
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema to version `to` (the latest by default; tests stop earlier to test an upgrade). */
+export function migrate(db: Database, to: number = SCHEMA_VERSION): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(
       `the store was written by a newer Portcullis (schema ${current}, this one knows ${MIGRATIONS.length}) — upgrade Portcullis`,
     );
   }
-  for (let version = current; version < MIGRATIONS.length; version++) {
+  for (let version = current; version < Math.min(to, MIGRATIONS.length); version++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[version] as string);
       db.pragma(`user_version = ${version + 1}`);

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { canonicalJson, chainHash, eventTimeMs, GENESIS_HASH, verifyRecords } from '../audit/chain.js';
 import { type AuditEvent, auditColumns } from '../audit/events.js';
 import { migrate } from './migrations.js';
+import { sqliteOAuthStore } from './sqlite-oauth.js';
 import type { ApiKeyRecord, AuditQuery, AuditRecord, AuditStore, Store } from './store.js';
 
 interface ApiKeyRow {
@@ -35,7 +36,7 @@ export function openSqliteStore(file: string): Store {
   const dir = dirname(file);
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const db = new Database(file);
-  // The file holds key hashes and, later, audit records: readable by the owner only.
+  // The file holds key hashes, audit records and OAuth state: readable by the owner only.
   chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
@@ -58,6 +59,7 @@ export function openSqliteStore(file: string): Store {
 
   return {
     audit: sqliteAuditStore(db),
+    oauth: sqliteOAuthStore(db),
     apiKeys: {
       async insert(record) {
         insert.run({ ...record, scopes: JSON.stringify(record.scopes), roles: JSON.stringify(record.roles) });

@@ -4,6 +4,10 @@
  */
 import type { ChainVerdict } from '../audit/chain.js';
 import type { AuditEvent } from '../audit/events.js';
+import type { AuthorizationCodeStore } from '../oauth/codes.js';
+import type { ConsentStore } from '../oauth/consents.js';
+import type { StaticClientStore } from '../oauth/static-clients.js';
+import type { TokenStore } from '../oauth/token-store.js';
 
 export interface ApiKeyRecord {
   /** Public identifier, shown by `keys list` and used by `keys revoke`. */
@@ -85,8 +89,17 @@ export interface AuditStore {
   verifyChain(): Promise<ChainVerdict>;
 }
 
+/** The OAuth authorization server's state (src/oauth/). */
+export interface OAuthStore {
+  readonly clients: StaticClientStore;
+  readonly codes: AuthorizationCodeStore;
+  readonly tokens: TokenStore;
+  readonly consents: ConsentStore;
+}
+
 export interface Store {
   readonly apiKeys: ApiKeyStore;
   readonly audit: AuditStore;
+  readonly oauth: OAuthStore;
   close(): Promise<void>;
 }

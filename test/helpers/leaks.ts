@@ -3,7 +3,8 @@
 /** Credential shapes that must never be logged, whatever test produced them. */
 const SHAPES: readonly [string, RegExp][] = [
   ['an API key', /pcl_[A-Za-z0-9_-]{43}/],
-  ['a JWT', /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/],
+  // A self-registered client's id (pcd_ + a signed JWS) is public by design (RFC 7591): not a token.
+  ['a JWT', /(?<!pcd_)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/],
   // A challenge's auth-params (Bearer realm=…, error=…) are not credentials.
   [
     'a Bearer credential',

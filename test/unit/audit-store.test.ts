@@ -10,6 +10,7 @@ import { after, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { canonicalJson, chainHash, GENESIS_HASH } from '../../src/audit/chain.js';
 import type { AuditEvent, PolicyDecisionEvent } from '../../src/audit/events.js';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -348,7 +349,7 @@ describe('audit store: migration', () => {
     assert.equal((await store.audit.verifyChain()).ok, true);
     await store.close();
     const check = new Database(file);
-    assert.equal(check.pragma('user_version', { simple: true }), 3);
+    assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     check.close();
   });
 });

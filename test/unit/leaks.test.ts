@@ -34,6 +34,7 @@ describe('credentialLeaks', () => {
       '{"www":"Bearer resource_metadata=\\"https://x/.well-known/oauth-protected-resource/mcp\\""}',
       '{"msg":"authentication is required — send an API key or a bearer token"}',
       '{"principal":"api-key:key_0123456789","msg":"audit policy.decision"}',
+      `{"clientId":"pcd_eyJhbGciOiJIUzI1NiJ9.eyJ2IjoxLCJpc3MiOiJ4In0.${'s'.repeat(43)}"}`,
     ])
       assert.deepEqual(credentialLeaks(at(line), ['hunter22']), [], line);
   });

@@ -1,0 +1,299 @@
+/**
+ * The gateway as its own OAuth 2.1 authorization server, end to end: the MCP SDK client's own OAuth
+ * flow (its OAuthClientProvider) discovers the gateway from a 401, registers itself (open dynamic
+ * registration), sends the person to the sign-in and consent pages — driven in headless Chromium —
+ * and comes back with a token whose scopes are what the user may grant; a remembered consent skips
+ * the page; the attacks an authorization server must refuse are refused over HTTP.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import {
+  Client,
+  type OAuthClientProvider,
+  type OAuthDiscoveryState,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+} from '@modelcontextprotocol/client';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { s256Challenge } from '../../src/oauth/pkce.js';
+import { launchTestBrowser, type TestBrowser } from '../helpers/browser.js';
+import { captureSecrets } from '../helpers/capture.js';
+import { EVERYTHING, NODE, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+type Tokens = Awaited<ReturnType<OAuthClientProvider['tokens']>>;
+type ClientInfo = Awaited<ReturnType<OAuthClientProvider['clientInformation']>>;
+
+/** What a desktop MCP client keeps: its registration, its tokens, the PKCE verifier of the flow. */
+class MemoryProvider implements OAuthClientProvider {
+  info: ClientInfo;
+  saved: Tokens;
+  verifier = '';
+  discovery: OAuthDiscoveryState | undefined;
+  authorizationUrl: URL | undefined;
+  constructor(readonly redirect: string) {}
+  get redirectUrl() {
+    return this.redirect;
+  }
+  get clientMetadata() {
+    return {
+      client_name: 'Portcullis e2e client',
+      redirect_uris: [this.redirect],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  clientInformation() {
+    return this.info;
+  }
+  saveClientInformation(info: NonNullable<ClientInfo>) {
+    this.info = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: NonNullable<Tokens>) {
+    this.saved = tokens;
+    captureSecrets(tokens.access_token, tokens.refresh_token);
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+  /** Kept with the verifier so the SDK can check the code came from the server it went to. */
+  saveDiscoveryState(state: OAuthDiscoveryState) {
+    this.discovery = state;
+  }
+  discoveryState() {
+    return this.discovery;
+  }
+}
+
+/** The client's loopback redirect target: records what the authorization server sent back. */
+async function callbackServer(): Promise<{ url: string; hits: URL[]; server: Server }> {
+  const hits: URL[] = [];
+  const server = createServer((req, res) => {
+    hits.push(new URL(req.url ?? '/', 'http://127.0.0.1'));
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('You can close this window.');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`, hits, server };
+}
+
+describe('OAuth: the SDK client signs in through the browser (open registration)', () => {
+  let gw: TestGateway;
+  let browser: TestBrowser;
+  let callback: Awaited<ReturnType<typeof callbackServer>>;
+  let mcp: string;
+
+  before(async () => {
+    captureSecrets(PASSWORD);
+    const hash = await hashPassword(PASSWORD);
+    gw = await startTestGateway(
+      [
+        'listen: { host: 127.0.0.1, port: 0 }',
+        'auth:',
+        `  basic: { users: { alice: { passwordHash: "${hash}", roles: [viewer] } } }`,
+        '  oauth: { registration: open }',
+        'upstreams:',
+        `  everything: { command: ${JSON.stringify(NODE)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }`,
+      ].join('\n'),
+    );
+    mcp = `${gw.url}/mcp`;
+    callback = await callbackServer();
+    browser = await launchTestBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    callback?.server.close();
+    await gw?.close();
+  });
+
+  /** Runs the SDK's flow up to the browser, signs in (and approves when asked), finishes it. */
+  async function authorize(provider: MemoryProvider, expectConsent: boolean): Promise<void> {
+    const transport = new StreamableHTTPClientTransport(new URL(mcp), { authProvider: provider });
+    const client = new Client({ name: 'e2e', version: '1.0.0' });
+    await assert.rejects(client.connect(transport), UnauthorizedError);
+    const url = provider.authorizationUrl;
+    assert.ok(url, 'the SDK was sent to the authorization endpoint');
+    assert.equal(url.origin + url.pathname, `${gw.url}/oauth/authorize`);
+    assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(url.searchParams.get('resource'), mcp);
+
+    const { page, cspViolations } = await browser.newPage();
+    const before = callback.hits.length;
+    await page.goto(url.href);
+    await page.getByLabel('User name').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    if (expectConsent) {
+      await page.getByRole('button', { name: 'Approve' }).waitFor();
+      assert.match(await page.locator('#client-kind').innerText(), /Unverified application/);
+      assert.ok(await page.locator('#loopback-warning').isVisible(), 'every redirect URI is loopback');
+      await page.getByRole('button', { name: 'Approve' }).click();
+    }
+    await page.waitForURL(/\/callback\?/);
+    assert.deepEqual(await cspViolations(), []);
+    await page.context().close();
+
+    const hit = callback.hits.at(-1);
+    assert.equal(callback.hits.length, before + 1);
+    assert.ok(hit, 'the browser reached the callback');
+    assert.ok(hit.searchParams.get('code'), `a code came back: ${hit.href}`);
+    assert.equal(hit.searchParams.get('iss'), gw.url, 'RFC 9207 iss');
+    assert.equal(hit.searchParams.get('state'), url.searchParams.get('state'));
+    await transport.finishAuth(hit.searchParams);
+  }
+
+  it('registers, signs in, consents, and calls tools with only what the user may grant', async () => {
+    const provider = new MemoryProvider(callback.url);
+    await authorize(provider, true);
+    assert.ok(provider.info?.client_id.startsWith('pcd_'), 'a self-contained signed client id');
+    const granted = (provider.saved?.scope ?? '').split(' ').sort();
+    assert.deepEqual(granted, ['prompts:read', 'resources:read', 'tools:read'], 'the viewer role, no more');
+
+    const client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcp), { authProvider: provider }));
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(tools.includes('echo'), tools.join(','));
+    const echoed = await client.callTool({ name: 'echo', arguments: { message: 'through OAuth' } });
+    assert.match(JSON.stringify(echoed.content), /through OAuth/);
+    await client.close();
+
+    const consent = gw.logs.map((l) => JSON.parse(l)).find((l) => l.audit?.type === 'oauth.consent');
+    assert.equal(consent?.audit.subject, 'alice');
+    const success = gw.logs
+      .map((l) => JSON.parse(l))
+      .find((l) => l.audit?.type === 'auth.success' && l.audit.method === 'oauth');
+    assert.equal(success?.audit.principal.id, 'oauth:alice');
+  });
+
+  it('skips the consent page once the user approved this client for these scopes', async () => {
+    const provider = new MemoryProvider(callback.url);
+    await authorize(provider, true);
+    const firstToken = provider.saved?.access_token;
+    provider.saved = undefined;
+    await authorize(provider, false);
+    const second = provider.tokens();
+    assert.ok(
+      second?.access_token && second.access_token !== firstToken,
+      'a new token, with no consent page',
+    );
+  });
+
+  it('rotates refresh tokens, and a reused one revokes the whole family', async () => {
+    const provider = new MemoryProvider(callback.url);
+    await authorize(provider, true);
+    const first = provider.saved;
+    assert.ok(first?.refresh_token);
+    const refresh = (token: string) =>
+      fetch(`${gw.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: token,
+          client_id: provider.info?.client_id as string,
+        }),
+      });
+    const rotated = await refresh(first.refresh_token);
+    assert.equal(rotated.status, 200);
+    assert.equal(rotated.headers.get('cache-control'), 'no-store');
+    const next = (await rotated.json()) as { access_token: string; refresh_token: string };
+    captureSecrets(next.access_token, next.refresh_token);
+    assert.notEqual(next.refresh_token, first.refresh_token);
+
+    const reuse = await refresh(first.refresh_token);
+    assert.equal(reuse.status, 400);
+    assert.equal(((await reuse.json()) as { error: string }).error, 'invalid_grant');
+    // The family is gone: the newest access token and refresh token are refused too.
+    const call = await fetch(mcp, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${next.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    assert.equal(call.status, 401);
+    assert.match(call.headers.get('www-authenticate') ?? '', /invalid_token/);
+    assert.equal((await refresh(next.refresh_token)).status, 400);
+  });
+
+  it('never redirects to a redirect URI the client did not register', async () => {
+    const provider = new MemoryProvider(callback.url);
+    await authorize(provider, true);
+    const url = new URL(`${gw.url}/oauth/authorize`);
+    for (const [k, v] of Object.entries({
+      response_type: 'code',
+      client_id: provider.info?.client_id as string,
+      redirect_uri: 'https://attacker.example/cb',
+      code_challenge: s256Challenge('a'.repeat(43)),
+      code_challenge_method: 'S256',
+      resource: mcp,
+      state: 'x',
+    }))
+      url.searchParams.set(k, v);
+    const res = await fetch(url, { redirect: 'manual' });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('location'), null);
+    assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    assert.match(await res.text(), /redirect/i);
+  });
+
+  it('sends a request without PKCE back to the client with invalid_request, iss and state', async () => {
+    const provider = new MemoryProvider(callback.url);
+    await authorize(provider, true);
+    const url = new URL(`${gw.url}/oauth/authorize`);
+    for (const [k, v] of Object.entries({
+      response_type: 'code',
+      client_id: provider.info?.client_id as string,
+      redirect_uri: callback.url,
+      resource: mcp,
+      state: 'st-1',
+    }))
+      url.searchParams.set(k, v);
+    const res = await fetch(url, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    const location = new URL(res.headers.get('location') as string);
+    assert.equal(location.origin + location.pathname, callback.url);
+    assert.equal(location.searchParams.get('error'), 'invalid_request');
+    assert.equal(location.searchParams.get('state'), 'st-1');
+    assert.equal(location.searchParams.get('iss'), gw.url);
+  });
+
+  it('refuses a token for another resource, and an altered client id', async () => {
+    const provider = new MemoryProvider(callback.url);
+    await authorize(provider, true);
+    const other = await fetch(`${gw.url}/servers/everything/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${provider.saved?.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    assert.equal(other.status, 401, 'the token names /mcp as its audience, not /servers/everything/mcp');
+    const id = provider.info?.client_id as string;
+    const tampered = `${id.slice(0, -3)}${id.endsWith('AAA') ? 'BBB' : 'AAA'}`;
+    const res = await fetch(
+      `${gw.url}/oauth/authorize?response_type=code&client_id=${encodeURIComponent(tampered)}&redirect_uri=${encodeURIComponent(callback.url)}`,
+      { redirect: 'manual' },
+    );
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('location'), null);
+  });
+});
