@@ -127,7 +127,11 @@ export class AuthorizationServer {
     });
     this.tokens = new Tokens({
       accessTokens: this.accessTokens,
-      refreshTokens: new RefreshTokens(stores.tokens, config.refreshTokens.lifetime),
+      refreshTokens: new RefreshTokens(
+        stores.tokens,
+        deriveKey(secret, 'refresh-token'),
+        config.refreshTokens.lifetime,
+      ),
       store: stores.tokens,
     });
     this.csrf = new Csrf({ key: deriveKey(secret, 'csrf'), publicUrl });

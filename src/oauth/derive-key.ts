@@ -12,6 +12,7 @@ export type KeyPurpose =
   | 'client-secret'
   | 'access-token-hs256'
   | 'csrf'
+  | 'refresh-token'
   | 'authorize-transaction'
   | `access-token-es256:${number}:${number}`;
 

@@ -5,7 +5,7 @@
  * tell the thief from the client, the whole family (the grant) is revoked and both must sign in
  * again. A refresh may narrow the scopes of the access token, never widen them.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { OAuthError, RefreshTokenReuseError } from './errors.js';
 import type { RefreshTokenRecord, TokenStore } from './token-store.js';
 
@@ -45,13 +45,15 @@ export function isRefreshToken(token: string): boolean {
   return token.startsWith(REFRESH_TOKEN_PREFIX);
 }
 
-export function hashRefreshToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 export class RefreshTokens {
+  /**
+   * `key` (derived from the signing secret) keys the stored hashes: rotating the secret makes every
+   * outstanding refresh token unknown at once, as it does every access token.
+   */
   constructor(
     private readonly store: TokenStore,
+    private readonly key: Uint8Array,
     readonly lifetimeMs: number = DEFAULT_REFRESH_TOKEN_LIFETIME_MS,
     private readonly now: () => number = Date.now,
   ) {}
@@ -69,7 +71,7 @@ export class RefreshTokens {
     if (token === undefined || token === '')
       throw new OAuthError('invalid_request', 'refresh_token is required');
     if (!TOKEN_FORMAT.test(token)) throw new OAuthError('invalid_grant', 'the refresh token is malformed');
-    const hash = hashRefreshToken(token);
+    const hash = this.hash(token);
     const previous = await this.store.findRefreshToken(hash);
     if (!previous) throw new OAuthError('invalid_grant', 'the refresh token is not known (or has expired)');
     if (previous.clientId !== request.clientId) {
@@ -108,12 +110,17 @@ export class RefreshTokens {
     throw new RefreshTokenReuseError(grantId);
   }
 
+  /** The store's lookup key for a refresh token. */
+  hash(token: string): string {
+    return createHmac('sha256', this.key).update(token).digest('hex');
+  }
+
   private mint(input: NewRefreshToken, now: number): { token: string; record: RefreshTokenRecord } {
     const token = `${REFRESH_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     return {
       token,
       record: {
-        hash: hashRefreshToken(token),
+        hash: this.hash(token),
         grantId: input.grantId,
         clientId: input.clientId,
         subject: input.subject,

@@ -12,7 +12,7 @@ import type { AccessTokens } from './access-tokens.js';
 import type { OAuthClient } from './client-metadata.js';
 import type { AuthorizationCodeRecord, AuthorizationCodes, CodeRedemption } from './codes.js';
 import { CodeReplayError, OAuthError } from './errors.js';
-import { hashRefreshToken, isRefreshToken, type RefreshTokens } from './refresh-tokens.js';
+import { isRefreshToken, type RefreshTokens } from './refresh-tokens.js';
 import { formatScope } from './scopes.js';
 import type { TokenStore } from './token-store.js';
 
@@ -90,7 +90,7 @@ export class Tokens {
     if (token === undefined || token === '') throw new OAuthError('invalid_request', 'token is required');
     const { store, accessTokens } = this.options;
     if (isRefreshToken(token)) {
-      const record = await store.findRefreshToken(hashRefreshToken(token));
+      const record = await store.findRefreshToken(this.options.refreshTokens.hash(token));
       if (!record) return;
       if (record.clientId !== client.clientId) {
         throw new OAuthError('invalid_grant', 'the token was issued to another client');

@@ -30,7 +30,7 @@ function setup(algorithm: AccessTokenAlgorithm = 'HS256', secret = SECRET) {
   const store = new MemoryTokenStore();
   const keys = new SigningKeys({ algorithm, secret, rotationMs: 24 * HOUR, now });
   const accessTokens = new AccessTokens({ issuer: ISSUER, keys, store, now });
-  const refreshTokens = new RefreshTokens(store, 30 * 24 * HOUR, now);
+  const refreshTokens = new RefreshTokens(store, new Uint8Array(32).fill(7), 30 * 24 * HOUR, now);
   const tokens = new Tokens({ accessTokens, refreshTokens, store, now });
   const codes = new AuthorizationCodes(new MemoryAuthorizationCodeStore(), now);
   return { clock, store, keys, accessTokens, refreshTokens, tokens, codes };
@@ -347,6 +347,16 @@ describe('RefreshTokens: rotation and reuse detection', () => {
       refreshTokens.rotate({ token: first, clientId: client, resource: undefined, scopes: undefined }),
     ]);
     assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+  });
+
+  it('refuses every refresh token once the signing secret (its hashing key) is rotated', async () => {
+    const { store, first } = await issued();
+    const rotatedKey = new RefreshTokens(store, new Uint8Array(32).fill(8), 30 * 24 * HOUR, () => START);
+    await refuses(
+      rotatedKey.rotate({ token: first, clientId: client, resource: undefined, scopes: undefined }),
+      'invalid_grant',
+      'the refresh token is not known (or has expired)',
+    );
   });
 
   it('refuses another client, another resource, an expired or unknown token', async () => {
