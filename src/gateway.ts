@@ -8,6 +8,7 @@ import { AuditLog, stdoutSink } from './audit/audit-log.js';
 import type { AuditEvent } from './audit/events.js';
 import { securityPosture } from './audit/posture.js';
 import { Redactor } from './audit/redact.js';
+import { BOOTSTRAP_ADMIN, bootstrapAdmin } from './auth/bootstrap-admin.js';
 import type { Principal } from './auth/principal.js';
 import { protectedResourceMetadata } from './auth/protected-resource.js';
 import { setupAuthentication } from './auth/setup.js';
@@ -31,6 +32,7 @@ import { SessionRegistry } from './mcp/session-registry.js';
 import { UpstreamLink } from './mcp/upstream-link.js';
 import { isLoopbackHost } from './net/loopback.js';
 import { AuthorizationServer } from './oauth/authorization-server.js';
+import type { LoopbackTestOverride } from './oauth/client-metadata-document.js';
 import { GatewayMetrics, metricsHandler } from './observability/metrics.js';
 import { createTracing } from './observability/tracing.js';
 import { mcpPipeline } from './pipeline.js';
@@ -53,8 +55,22 @@ export interface RunningGateway {
   readonly port: number;
   /** The admin API key created on a first start (auth.apiKeys.bootstrapAdmin), to be shown once. */
   readonly bootstrapKey: string | undefined;
+  /** The password of the `admin` user created on a first start (auth.basic.bootstrapAdmin), to be shown once. */
+  readonly bootstrapPassword: string | undefined;
   /** Stops serving, closes sessions, records gateway.stop and flushes the audit trail. */
   close(reason?: string): Promise<void>;
+}
+
+/**
+ * Hooks for the end-to-end tests, and only for them: startGateway's third parameter, which the CLI
+ * never passes. Nothing in the config file, the environment or the command line can set them.
+ */
+export interface GatewayTestHooks {
+  /**
+   * Lets Client ID Metadata Documents be fetched from a loopback https server with its own CA, so a
+   * test can serve one; a running gateway always refuses loopback and private addresses.
+   */
+  readonly clientMetadataDocuments?: LoopbackTestOverride;
 }
 
 export function connectorFor(
@@ -74,7 +90,11 @@ export function connectorFor(
   throw new Error(`config: upstreams.${name} has neither command nor url`);
 }
 
-export async function startGateway(loaded: LoadedConfig, logger: Logger): Promise<RunningGateway> {
+export async function startGateway(
+  loaded: LoadedConfig,
+  logger: Logger,
+  testing?: GatewayTestHooks,
+): Promise<RunningGateway> {
   const { config, baseDir } = loaded;
   const names = Object.keys(config.upstreams);
   const connectors = new Map(
@@ -203,8 +223,26 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
   const publicUrl = new URL(config.publicUrl ?? url);
   const scopes = scopesSupported(names, config.policy.rules);
   const oauthConfig = config.auth.oauth;
+  // auth.basic.bootstrapAdmin: the `admin` user joins the configured ones (its hash beside the store).
+  const admin =
+    config.auth.basic?.bootstrapAdmin && !Object.hasOwn(config.auth.basic.users, BOOTSTRAP_ADMIN)
+      ? await bootstrapAdmin(resolve(baseDir, config.store.sqlite))
+      : undefined;
+  const authConfig =
+    admin && config.auth.basic
+      ? {
+          ...config.auth,
+          basic: {
+            ...config.auth.basic,
+            users: {
+              ...config.auth.basic.users,
+              [BOOTSTRAP_ADMIN]: { passwordHash: admin.passwordHash, roles: ['admin'] },
+            },
+          },
+        }
+      : config.auth;
   const auth = setupAuthentication(
-    config.auth,
+    authConfig,
     publicUrl,
     keyStore,
     oauthConfig && keyStore
@@ -223,6 +261,9 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
             upstreams: names,
             registrationLimiter: limiters.create('oauth-register', oauthConfig.registrationPerIp),
             audit: auditLog,
+            ...(testing?.clientMetadataDocuments
+              ? { clientMetadataDocumentsTestOverride: testing.clientMetadataDocuments }
+              : {}),
           })
       : undefined,
   );
@@ -325,6 +366,7 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger): Promis
     url,
     port,
     bootstrapKey,
+    bootstrapPassword: admin?.password,
     async close(reason = 'close') {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -19,7 +19,9 @@ export function registerStart(program: Command): void {
         process.stderr.write(`portcullis: ${(err as Error).message}\n`);
         process.exit(1);
       }
-      process.stderr.write(banner(gateway.url, loaded.config, gateway.bootstrapKey));
+      process.stderr.write(
+        banner(gateway.url, loaded.config, gateway.bootstrapKey, gateway.bootstrapPassword),
+      );
       const stop = async (signal: string) => {
         logger.info({ signal }, 'shutting down');
         // Records gateway.stop and writes every queued audit event before the process ends.
@@ -33,7 +35,12 @@ export function registerStart(program: Command): void {
 }
 
 /** What a person needs to connect a client: the endpoints, and a config snippet with the credential. */
-function banner(url: string, config: Config, bootstrapKey: string | undefined): string {
+function banner(
+  url: string,
+  config: Config,
+  bootstrapKey: string | undefined,
+  bootstrapPassword: string | undefined,
+): string {
   const upstreams = Object.keys(config.upstreams);
   const endpoints = upstreams.map((u) => `  ${url}/servers/${u}/mcp`);
   if (upstreams.length === 1) endpoints.unshift(`  ${url}/mcp`);
@@ -49,6 +56,21 @@ function banner(url: string, config: Config, bootstrapKey: string | undefined): 
     );
   } else if (config.auth.apiKeys) {
     lines.push('Create an API key with: npx portcullis keys create --name my-laptop --scopes "*"', '');
+  }
+  if (config.auth.oauth) {
+    lines.push(
+      'OAuth sign-in is on: clients that log people in (Claude Desktop, Cursor, the MCP Inspector) need only the URL;',
+      `they find the authorization server at ${url}/.well-known/oauth-authorization-server.`,
+      '',
+    );
+  }
+  if (bootstrapPassword) {
+    lines.push(
+      'A sign-in user was created (the password is shown only this once; only its hash is stored):',
+      '',
+      `  user: admin    password: ${bootstrapPassword}`,
+      '',
+    );
   }
   const headers = key ? { headers: { Authorization: `Bearer ${key}` } } : {};
   const snippet = {

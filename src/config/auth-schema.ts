@@ -26,24 +26,33 @@ const basicUserSchema = z.strictObject({
   roles: z.array(z.string().min(1)).default([]),
 });
 
-const basicSchema = z.strictObject({
-  users: z
-    .record(
-      z.string().regex(/^[^:\s]{1,128}$/, { message: 'is not a valid user name — no colons or spaces' }),
-      basicUserSchema,
-    )
-    .refine((u) => Object.keys(u).length > 0, {
-      message: 'is empty — add at least one user, or remove auth.basic',
-    }),
-  /** Failed logins allowed per window before further attempts get 429. */
-  failedAttempts: z
-    .strictObject({
-      perIp: z.number().int().min(1).default(10),
-      perUser: z.number().int().min(1).default(20),
-      window: duration.default(15 * 60_000),
-    })
-    .prefault({}),
-});
+const basicSchema = z
+  .strictObject({
+    users: z
+      .record(
+        z.string().regex(/^[^:\s]{1,128}$/, { message: 'is not a valid user name — no colons or spaces' }),
+        basicUserSchema,
+      )
+      .default({}),
+    /**
+     * On a first start, create a user `admin` (role admin) with a random password, print the password
+     * once and keep only its hash (admin.password.hash beside the store). For a first look; add real
+     * users to `users` and remove this for anything shared.
+     */
+    bootstrapAdmin: z.boolean().default(false),
+    /** Failed logins allowed per window before further attempts get 429. */
+    failedAttempts: z
+      .strictObject({
+        perIp: z.number().int().min(1).default(10),
+        perUser: z.number().int().min(1).default(20),
+        window: duration.default(15 * 60_000),
+      })
+      .prefault({}),
+  })
+  .refine((b) => b.bootstrapAdmin || Object.keys(b.users).length > 0, {
+    path: ['users'],
+    message: 'is empty — add at least one user (or bootstrapAdmin: true), or remove auth.basic',
+  });
 
 const JWS_ALGORITHMS = [
   'RS256',

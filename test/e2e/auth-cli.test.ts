@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
@@ -12,6 +12,7 @@ import { parseConfig } from '../../src/config/load.js';
 import {
   assertAuthenticated,
   assertRefusal,
+  basic,
   CLI,
   cli,
   initialize,
@@ -136,6 +137,50 @@ describe('portcullis start with apiKeys.bootstrapAdmin', () => {
     const row = list.stdout.split('\n').find((l) => /\sadmin\s/.test(l)) ?? '';
     assert.match(row, /^key_[0-9a-f]{12}\s+admin\s+\*\s+-\s+\S+Z\s+-\s+\d{4}-\d\d-\d\dT\S+Z\s+active$/);
     assert.ok(!list.stdout.includes(key.slice(4, 16)));
+  });
+});
+
+describe("portcullis start with basic.bootstrapAdmin (the demo's OAuth sign-in user)", () => {
+  const tmp = tempDir('pcl-cli-boot-user-');
+  const configFile = join(tmp.dir, 'portcullis.yaml');
+  writeFileSync(
+    configFile,
+    `listen: { host: 127.0.0.1, port: 0 }\nstore: { sqlite: ./state/p.db }\nauth: { basic: { bootstrapAdmin: true }, oauth: { registration: open } }\nupstreams:\n${UPSTREAM}`,
+  );
+  after(() => tmp.cleanup());
+
+  it('prints the admin password once, keeps only its hash (0600), and the password signs in after a restart', async () => {
+    const first = await start(configFile);
+    watch.watch('first start (admin user)', () => first.stdout().split('\n').filter(Boolean));
+    let password: string;
+    try {
+      assert.match(first.stderr(), /OAuth sign-in is on/);
+      password = /user: admin {4}password: ([A-Za-z0-9_-]{24})$/m.exec(first.stderr())?.[1] as string;
+      assert.ok(password, first.stderr());
+      watch.secret(password);
+      const file = join(tmp.dir, 'state', 'admin.password.hash');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const hash = readFileSync(file, 'utf8');
+      assert.match(hash, /^\$scrypt\$/);
+      assert.ok(!hash.includes(password));
+      await assertAuthenticated(first.url, { authorization: basic('admin', password) });
+    } finally {
+      assert.equal(await first.stop(), 0);
+    }
+    const second = await start(configFile);
+    watch.watch('second start (admin user)', () => second.stdout().split('\n').filter(Boolean));
+    try {
+      assert.ok(!second.stderr().includes('password:'), 'no password is printed again');
+      await assertAuthenticated(second.url, { authorization: basic('admin', password) });
+      assertRefusal(
+        await initialize(second.url, { authorization: basic('admin', 'not-the-password') }),
+        401,
+        'invalid_token',
+        'wrong user name or password',
+      );
+    } finally {
+      assert.equal(await second.stop(), 0);
+    }
   });
 });
 

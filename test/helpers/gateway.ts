@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
-import { startGateway } from '../../src/gateway.js';
+import { type GatewayTestHooks, startGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log/logger.js';
 import { captureGateway, captureSecrets } from './capture.js';
 
@@ -18,6 +18,8 @@ export interface TestGateway {
   readonly logs: string[];
   /** The admin API key created on a first start (auth.apiKeys.bootstrapAdmin). */
   readonly bootstrapKey: string | undefined;
+  /** The `admin` password created on a first start (auth.basic.bootstrapAdmin). */
+  readonly bootstrapPassword: string | undefined;
   /** Stops the gateway (once; later calls do nothing). */
   close(): Promise<void>;
 }
@@ -30,6 +32,8 @@ export async function startTestGateway(
   yaml: string,
   env: NodeJS.ProcessEnv = {},
   baseDir = process.cwd(),
+  /** Test-only hooks (src/gateway.ts GatewayTestHooks), e.g. metadata documents served on loopback. */
+  testing?: GatewayTestHooks,
 ): Promise<TestGateway> {
   const parsed = parseConfig(yaml, baseDir, env);
   const storeDir =
@@ -47,16 +51,18 @@ export async function startTestGateway(
     destination: { write: (line: string) => void logs.push(line) },
   });
   captureSecrets(...loaded.secrets);
-  const gateway = await startGateway(loaded, logger).catch((err: unknown) => {
+  const gateway = await startGateway(loaded, logger, testing).catch((err: unknown) => {
     if (storeDir) rmSync(storeDir, { recursive: true, force: true });
     throw err;
   });
+  captureSecrets(gateway.bootstrapKey, gateway.bootstrapPassword);
   let closed = false;
   return {
     url: gateway.url,
     port: gateway.port,
     logs,
     bootstrapKey: gateway.bootstrapKey,
+    bootstrapPassword: gateway.bootstrapPassword,
     async close() {
       if (closed) return;
       closed = true;
