@@ -22,7 +22,7 @@ import { authorizationResponseLocation, parseAuthorizationRequest } from './auth
 import { authenticateClient, single } from './client-authentication.js';
 import { DynamicClients } from './client-id.js';
 import type { OAuthClient } from './client-metadata.js';
-import { ClientMetadataDocuments } from './client-metadata-document.js';
+import { ClientMetadataDocuments, type LoopbackTestOverride } from './client-metadata-document.js';
 import { OAuthClients } from './clients.js';
 import { type AuthorizationCodeStore, AuthorizationCodes } from './codes.js';
 import type { ConsentStore } from './consents.js';
@@ -78,6 +78,11 @@ export interface AuthorizationServerOptions {
   /** Dynamic registrations per client IP (auth.oauth.registrationPerIp). */
   readonly registrationLimiter: Limiter;
   readonly audit?: AuditLog;
+  /**
+   * End-to-end tests only (startGateway's `testing` parameter): lets metadata documents be fetched
+   * from a loopback server with its own CA. No config option or CLI flag sets it.
+   */
+  readonly clientMetadataDocumentsTestOverride?: LoopbackTestOverride;
 }
 
 /** What an OAuth endpoint sees of its request. */
@@ -111,7 +116,11 @@ export class AuthorizationServer {
     this.clients = new OAuthClients({
       ...(this.dynamic ? { dynamic: this.dynamic } : {}),
       ...(config.registration === 'static' ? { static: new StaticClients(stores.clients) } : {}),
-      ...(config.clientMetadataDocuments ? { metadataDocuments: new ClientMetadataDocuments() } : {}),
+      ...(config.clientMetadataDocuments
+        ? {
+            metadataDocuments: new ClientMetadataDocuments({}, options.clientMetadataDocumentsTestOverride),
+          }
+        : {}),
     });
     this.codes = new AuthorizationCodes(stores.codes);
     this.keys = new SigningKeys({
