@@ -45,7 +45,6 @@ export function isRefreshToken(token: string): boolean {
   return token.startsWith(REFRESH_TOKEN_PREFIX);
 }
 
-
 export class RefreshTokens {
   /**
    * `key` (derived from the signing secret) keys the stored hashes: rotating the secret makes every

@@ -251,7 +251,12 @@ for (const backend of BACKENDS) {
 
       it('refresh-token reuse revokes the family, visible through isAccessTokenRevoked', async () => {
         let now = T0;
-        const refreshTokens = new RefreshTokens(oauth.tokens, new Uint8Array(32).fill(7), 30 * DAY, () => now);
+        const refreshTokens = new RefreshTokens(
+          oauth.tokens,
+          new Uint8Array(32).fill(7),
+          30 * DAY,
+          () => now,
+        );
         await oauth.tokens.saveGrant(grant());
         const first = await refreshTokens.issue({
           grantId: 'grt_one',
