@@ -238,7 +238,7 @@ export class AuthorizationServer {
     transaction: Transaction,
     client: OAuthClient,
     requestId: string,
-    failure?: { username: string; error: string },
+    failure?: { username: string; error: string; throttled?: { retryAfter: number | undefined } },
   ): Promise<void> {
     const binding = this.csrf.binding(req.headers.cookie);
     const page = renderLoginPage({
@@ -246,12 +246,19 @@ export class AuthorizationServer {
       requestId,
       csrfToken: this.csrf.token('login', requestId, binding.value),
       clientName: clientDisplayName(client),
-      ...(failure ?? {}),
+      ...(failure ? { username: failure.username, error: failure.error } : {}),
     });
     // A remembered consent sends the sign-in straight on to the client: its form may lead there.
     const base = pageHeaders({ redirectUris: [transaction.redirectUri] });
-    const headers = binding.setCookie ? [...base, ['set-cookie', binding.setCookie] as const] : base;
-    send(res, failure ? 401 : 200, headers, page);
+    const headers = [
+      ...base,
+      ...(binding.setCookie ? [['set-cookie', binding.setCookie] as const] : []),
+      ...(failure?.throttled?.retryAfter !== undefined
+        ? [['retry-after', String(failure.throttled.retryAfter)] as const]
+        : []),
+    ];
+    // A throttled sign-in is 429 (as the audit event records it), a wrong password 401.
+    send(res, failure ? (failure.throttled ? 429 : 401) : 200, headers, page);
   }
 
   private async login(r: OAuthRequest): Promise<void> {
@@ -286,11 +293,15 @@ export class AuthorizationServer {
         endpoint: OAUTH_PATHS.login,
         username,
       });
-      const error =
-        err.status === 429
-          ? 'Too many failed attempts. Wait a while and try again.'
-          : 'The user name or password is not right.';
-      return this.showLogin(res, req, transaction, client, requestId, { username, error });
+      const throttled = err.status === 429 ? { retryAfter: err.retryAfter } : undefined;
+      const error = throttled
+        ? 'Too many failed attempts. Wait a while and try again.'
+        : 'The user name or password is not right.';
+      return this.showLogin(res, req, transaction, client, requestId, {
+        username,
+        error,
+        ...(throttled ? { throttled } : {}),
+      });
     }
     const grant = grantScopes(transaction.scopes, this.grantable(user), client.scopes);
     const subject = user.name;

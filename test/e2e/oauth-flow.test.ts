@@ -3,113 +3,32 @@
  * flow (its OAuthClientProvider) discovers the gateway from a 401, registers itself (open dynamic
  * registration), sends the person to the sign-in and consent pages — driven in headless Chromium —
  * and comes back with a token whose scopes are what the user may grant; a remembered consent skips
- * the page; the attacks an authorization server must refuse are refused over HTTP.
+ * the page; the attacks an authorization server must refuse are refused over HTTP (the full list
+ * is in oauth-attacks.test.ts).
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import {
-  Client,
-  type OAuthClientProvider,
-  type OAuthDiscoveryState,
-  StreamableHTTPClientTransport,
-  UnauthorizedError,
-} from '@modelcontextprotocol/client';
-import { hashPassword } from '../../src/auth/passwords.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { s256Challenge } from '../../src/oauth/pkce.js';
 import { launchTestBrowser, type TestBrowser } from '../helpers/browser.js';
 import { captureSecrets } from '../helpers/capture.js';
-import { EVERYTHING, NODE, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-
-const PASSWORD = 'correct horse battery staple';
-
-type Tokens = Awaited<ReturnType<OAuthClientProvider['tokens']>>;
-type ClientInfo = Awaited<ReturnType<OAuthClientProvider['clientInformation']>>;
-
-/** What a desktop MCP client keeps: its registration, its tokens, the PKCE verifier of the flow. */
-class MemoryProvider implements OAuthClientProvider {
-  info: ClientInfo;
-  saved: Tokens;
-  verifier = '';
-  discovery: OAuthDiscoveryState | undefined;
-  authorizationUrl: URL | undefined;
-  constructor(readonly redirect: string) {}
-  get redirectUrl() {
-    return this.redirect;
-  }
-  get clientMetadata() {
-    return {
-      client_name: 'Portcullis e2e client',
-      redirect_uris: [this.redirect],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info: NonNullable<ClientInfo>) {
-    this.info = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: NonNullable<Tokens>) {
-    this.saved = tokens;
-    captureSecrets(tokens.access_token, tokens.refresh_token);
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-  /** Kept with the verifier so the SDK can check the code came from the server it went to. */
-  saveDiscoveryState(state: OAuthDiscoveryState) {
-    this.discovery = state;
-  }
-  discoveryState() {
-    return this.discovery;
-  }
-}
-
-/** The client's loopback redirect target: records what the authorization server sent back. */
-async function callbackServer(): Promise<{ url: string; hits: URL[]; server: Server }> {
-  const hits: URL[] = [];
-  const server = createServer((req, res) => {
-    hits.push(new URL(req.url ?? '/', 'http://127.0.0.1'));
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('You can close this window.');
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`, hits, server };
-}
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import {
+  authorizeInBrowser,
+  type CallbackServer,
+  callbackServer,
+  MemoryProvider,
+  oauthGatewayYaml,
+} from '../helpers/oauth-flow.js';
 
 describe('OAuth: the SDK client signs in through the browser (open registration)', () => {
   let gw: TestGateway;
   let browser: TestBrowser;
-  let callback: Awaited<ReturnType<typeof callbackServer>>;
+  let callback: CallbackServer;
   let mcp: string;
 
   before(async () => {
-    captureSecrets(PASSWORD);
-    const hash = await hashPassword(PASSWORD);
-    gw = await startTestGateway(
-      [
-        'listen: { host: 127.0.0.1, port: 0 }',
-        'auth:',
-        `  basic: { users: { alice: { passwordHash: "${hash}", roles: [viewer] } } }`,
-        '  oauth: { registration: open }',
-        'upstreams:',
-        `  everything: { command: ${JSON.stringify(NODE)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }`,
-      ].join('\n'),
-    );
+    gw = await startTestGateway(await oauthGatewayYaml('{ registration: open }'));
     mcp = `${gw.url}/mcp`;
     callback = await callbackServer();
     browser = await launchTestBrowser();
@@ -120,41 +39,18 @@ describe('OAuth: the SDK client signs in through the browser (open registration)
     await gw?.close();
   });
 
-  /** Runs the SDK's flow up to the browser, signs in (and approves when asked), finishes it. */
-  async function authorize(provider: MemoryProvider, expectConsent: boolean): Promise<void> {
-    const transport = new StreamableHTTPClientTransport(new URL(mcp), { authProvider: provider });
-    const client = new Client({ name: 'e2e', version: '1.0.0' });
-    await assert.rejects(client.connect(transport), UnauthorizedError);
-    const url = provider.authorizationUrl;
-    assert.ok(url, 'the SDK was sent to the authorization endpoint');
-    assert.equal(url.origin + url.pathname, `${gw.url}/oauth/authorize`);
-    assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
-    assert.equal(url.searchParams.get('resource'), mcp);
-
-    const { page, cspViolations } = await browser.newPage();
-    const before = callback.hits.length;
-    await page.goto(url.href);
-    await page.getByLabel('User name').fill('alice');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    if (expectConsent) {
-      await page.getByRole('button', { name: 'Approve' }).waitFor();
-      assert.match(await page.locator('#client-kind').innerText(), /Unverified application/);
-      assert.ok(await page.locator('#loopback-warning').isVisible(), 'every redirect URI is loopback');
-      await page.getByRole('button', { name: 'Approve' }).click();
-    }
-    await page.waitForURL(/\/callback\?/);
-    assert.deepEqual(await cspViolations(), []);
-    await page.context().close();
-
-    const hit = callback.hits.at(-1);
-    assert.equal(callback.hits.length, before + 1);
-    assert.ok(hit, 'the browser reached the callback');
-    assert.ok(hit.searchParams.get('code'), `a code came back: ${hit.href}`);
-    assert.equal(hit.searchParams.get('iss'), gw.url, 'RFC 9207 iss');
-    assert.equal(hit.searchParams.get('state'), url.searchParams.get('state'));
-    await transport.finishAuth(hit.searchParams);
-  }
+  /** Runs the SDK's flow through the browser; the consent page must show an unverified, loopback-only client. */
+  const authorize = (provider: MemoryProvider, expectConsent: boolean) =>
+    authorizeInBrowser(
+      { issuer: gw.url, mcp, browser, callback },
+      provider,
+      expectConsent
+        ? async (page) => {
+            assert.match(await page.locator('#client-kind').innerText(), /Unverified application/);
+            assert.ok(await page.locator('#loopback-warning').isVisible(), 'every redirect URI is loopback');
+          }
+        : undefined,
+    );
 
   it('registers, signs in, consents, and calls tools with only what the user may grant', async () => {
     const provider = new MemoryProvider(callback.url);
