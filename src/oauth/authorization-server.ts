@@ -44,7 +44,7 @@ import { STYLESHEET, STYLESHEET_HEADERS, STYLESHEET_PATH } from './pages/stylesh
 import { RefreshTokens } from './refresh-tokens.js';
 import { grantScopes, parseScopeParameter } from './scopes.js';
 import { SigningKeys } from './signing-keys.js';
-import { type StaticClientStore, StaticClients } from './static-clients.js';
+import { isStaticClientId, type StaticClientStore, StaticClients } from './static-clients.js';
 import type { TokenStore } from './token-store.js';
 import { Tokens } from './tokens.js';
 import { browserHash, type Transaction, Transactions } from './transactions.js';
@@ -169,7 +169,14 @@ export class AuthorizationServer {
 
   /** The handler for `method` and `pathname`, when it is one of this server's endpoints. */
   route(method: string | undefined, pathname: string): Handler | undefined {
-    return this.routes.get(`${method === 'HEAD' ? 'GET' : method} ${pathname}`);
+    const handler = this.routes.get(`${method === 'HEAD' ? 'GET' : method} ${pathname}`);
+    if (handler || pathname !== OAUTH_PATHS.registration) return handler;
+    // Say why there is no registration here, in OAuth's terms, rather than as a missing MCP endpoint.
+    return async ({ res }) =>
+      sendJson(res, 404, {
+        error: 'invalid_request',
+        error_description: `dynamic client registration is off on this server (auth.oauth.registration: ${this.options.config.registration}) — ask its operator for a client id`,
+      });
   }
 
   /** Whether `pathname` belongs to this server (for a 405 rather than a 404 on a wrong method). */
@@ -196,7 +203,10 @@ export class AuthorizationServer {
   /** The principal of one of our access tokens presented to `resource`; AuthError otherwise. */
   async principal(token: string, resource: string): Promise<Principal> {
     try {
-      return accessTokenPrincipal(await this.accessTokens.verify(token, resource));
+      const claims = await this.accessTokens.verify(token, resource);
+      // A static client the operator revoked loses its live tokens too, not only its refreshes.
+      if (isStaticClientId(claims.client_id)) await this.clients.resolve(claims.client_id);
+      return accessTokenPrincipal(claims);
     } catch (err) {
       if (err instanceof OAuthError) throw new AuthError('invalid_token', err.description);
       throw err;

@@ -186,8 +186,11 @@ describe('OAuth with a pre-registered (static) confidential client, through the 
       token_endpoint_auth_method: 'none',
     });
     assert.equal(res.status, 404);
-    assert.equal((body as { error?: { data?: { error?: string } } }).error?.data?.error, 'not_found');
-    assert.equal(body.client_id, undefined);
+    assert.deepEqual(body, {
+      error: 'invalid_request',
+      error_description:
+        'dynamic client registration is off on this server (auth.oauth.registration: static) — ask its operator for a client id',
+    });
     const page = await fetch(
       `${gw.url}/oauth/authorize?response_type=code&client_id=${encodeURIComponent('https://app.example/client.json')}&redirect_uri=${encodeURIComponent(callback.url)}`,
       { redirect: 'manual' },
@@ -231,11 +234,23 @@ describe('OAuth with a pre-registered (static) confidential client, through the 
     });
   });
 
-  it('clients revoke makes the next token request fail with invalid_client', async () => {
+  it('clients revoke ends the client: its live access token and its next token request are refused', async () => {
     const fields = { grant_type: 'refresh_token', refresh_token: provider.saved?.refresh_token as string };
     const rotated = await tokenRequest(gw.url, fields, { authorization: basic() });
     assert.equal(rotated.res.status, 200, 'the refused attempts above left the refresh token usable');
     const next = rotated.body.refresh_token as string;
+    const access = rotated.body.access_token as string;
+    const listTools = () =>
+      fetch(`${gw.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${access}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+    assert.equal((await listTools()).status, 400, 'authenticated (then session_required) before the revoke');
 
     const revoked = await cli('clients', 'revoke', clientId, '--config', configFile);
     assert.equal(revoked.stdout, `revoked ${clientId}\n`);
@@ -244,6 +259,12 @@ describe('OAuth with a pre-registered (static) confidential client, through the 
       new RegExp(`^${clientId} .* revoked$`, 'm'),
     );
 
+    const live = await listTools();
+    assert.equal(live.status, 401);
+    assert.match(
+      live.headers.get('www-authenticate') ?? '',
+      /error="invalid_token", error_description="the client has been revoked"/,
+    );
     const refused = await tokenRequest(
       gw.url,
       { ...fields, refresh_token: next },
