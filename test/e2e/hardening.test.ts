@@ -14,7 +14,6 @@
  *   to start and stop; no traffic is sent to it), and its absence with TLS or a trusted proxy.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -39,6 +38,7 @@ import {
   sessionHeaders,
   toolCall,
 } from '../helpers/limits.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 const UPSTREAM = stdioUpstream('everything', EVERYTHING, ['stdio']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -136,36 +136,6 @@ function errorCode(r: Reply): unknown {
 }
 
 const echo = (id: number) => toolCall(id, 'echo', { message: 'hi' });
-
-/** Writes a self-signed certificate for localhost and 127.0.0.1 (openssl) into `dir`. */
-function selfSignedCert(dir: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-days',
-      '1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 /** The `listen.tls` field (with its leading comma) for a certificate and key file. */
 const tlsField = (cert: string, key: string) =>

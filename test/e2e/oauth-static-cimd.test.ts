@@ -10,7 +10,7 @@
  *   document that names another client_id, or lacks the presented redirect URI, is refused.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -40,6 +40,7 @@ import {
   seenSecrets,
   tokenRequest,
 } from '../helpers/oauth-flow.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 const CLI = resolve('dist/cli/main.js');
 const VIEWER_SCOPES = ['prompts:read', 'resources:read', 'tools:read'];
@@ -302,30 +303,8 @@ describe('OAuth with Client ID Metadata Documents, through the browser', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pcl-oauth-cimd-'));
-    // A throw-away certificate for 127.0.0.1, trusted only by this gateway (the test hook's ca).
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    // A throw-away certificate, trusted only by this gateway (the test hook's ca).
+    selfSignedCert(dir);
     const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
     documents = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
       fetched.push(req);

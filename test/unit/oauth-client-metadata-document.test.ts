@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -16,6 +15,7 @@ import {
 import { OAuthClients } from '../../src/oauth/clients.js';
 import { s256Challenge } from '../../src/oauth/pkce.js';
 import { ISSUER, RESOURCE, refuses } from '../helpers/oauth.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -29,29 +29,7 @@ let dir: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pcl-cimd-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  selfSignedCert(dir);
   const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
   server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
     const path = req.url ?? '';
