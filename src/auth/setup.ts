@@ -20,10 +20,11 @@ export function setupAuthentication(
   publicUrl: URL,
   keyStore: { store: Store; secret: Buffer } | undefined,
   /** Builds the gateway's own authorization server, whose sign-in checks the same Basic users. */
-  makeOAuth?: (users: BasicUsers) => AuthorizationServer,
+  makeOAuth?: (users: BasicUsers | undefined) => AuthorizationServer,
 ): AuthenticationSetup {
   const basic = auth.basic ? new BasicUsers(auth.basic, auth.defaultScopes) : undefined;
-  const oauth = basic && makeOAuth ? makeOAuth(basic) : undefined;
+  // Sign-in needs someone to sign in: the Basic users, an external OpenID provider, or both.
+  const oauth = makeOAuth && (basic || auth.oauth?.login.oidc) ? makeOAuth(basic) : undefined;
   const apiKeys = auth.apiKeys && keyStore ? new ApiKeys(keyStore.store.apiKeys, keyStore.secret) : undefined;
   return {
     authenticators: {

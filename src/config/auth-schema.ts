@@ -1,7 +1,7 @@
 /** The `auth:` section: which credentials the gateway accepts, each method off unless configured. */
 import { z } from 'zod';
 import { parsePasswordHash } from '../auth/password-hash.js';
-import { oauthSchema } from './oauth-schema.js';
+import { oauthSchema, resolveOAuthConfig } from './oauth-schema.js';
 import { insecureUrlReason } from './secure-url.js';
 import { duration } from './units.js';
 
@@ -128,12 +128,26 @@ export const authSchema = z
     oauth: oauthSchema.optional(),
   })
   .superRefine((auth, ctx) => {
-    if (auth.oauth && !auth.basic) {
+    const login = auth.oauth?.login;
+    if (auth.oauth && !auth.basic && !login?.oidc) {
       ctx.addIssue({
         code: 'custom',
         path: ['oauth'],
         message:
-          'needs people who can sign in — add auth.basic.users (password hashes from: npx portcullis users hash-password)',
+          'needs people who can sign in — add auth.basic.users (password hashes from: npx portcullis users hash-password), or an identity provider in auth.oauth.login.oidc',
+      });
+    } else if (login?.local === true && !auth.basic) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oauth', 'login', 'local'],
+        message: 'needs auth.basic.users to sign in with — add them, or remove local: true',
+      });
+    } else if (login?.local === false && !login.oidc) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oauth', 'login'],
+        message:
+          'leaves nobody able to sign in — set local: true (auth.basic users), add oidc (an identity provider), or both',
       });
     }
     const methods = authMethods(auth);
@@ -144,12 +158,28 @@ export const authSchema = z
         message: `cannot be combined with ${methods.join(', ')} — remove none to require those credentials`,
       });
     }
-  });
+  })
+  .transform(({ oauth, ...auth }) => ({
+    ...auth,
+    ...(oauth
+      ? {
+          oauth: resolveOAuthConfig(oauth, {
+            basic: auth.basic !== undefined,
+            defaultScopes: auth.defaultScopes,
+          }),
+        }
+      : {}),
+  }));
 
 export type AuthConfig = z.output<typeof authSchema>;
 
+type AuthMethodName = 'apiKeys' | 'basic' | 'jwt' | 'introspection' | 'oauth';
+
 /** The credential methods switched on, in resolution order. */
-export function authMethods(auth: AuthConfig): ('apiKeys' | 'basic' | 'jwt' | 'introspection' | 'oauth')[] {
+export function authMethods(
+  // Structural: the refine above calls it before the transform resolves auth.oauth.
+  auth: Readonly<Partial<Record<AuthMethodName, unknown>>>,
+): AuthMethodName[] {
   return (['apiKeys', 'basic', 'jwt', 'introspection', 'oauth'] as const).filter(
     (m) => auth[m] !== undefined,
   );

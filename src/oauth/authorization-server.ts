@@ -2,7 +2,9 @@
  * The gateway's own OAuth 2.1 authorization server over HTTP: metadata (RFC 8414, and the OpenID
  * discovery path), JWKS, dynamic registration (RFC 7591), /authorize with its sign-in and consent
  * pages, /token (authorization_code with PKCE, refresh_token with rotation), revocation (RFC 7009).
- * One handler per endpoint; the pieces they use are the pure modules beside this one.
+ * One handler per endpoint; the pieces they use are the pure modules beside this one. Sign-in is
+ * local (the Basic users), delegated to an OpenID provider (upstream-login.ts), or both; either way
+ * it ends in the same place: a remembered consent, or the consent page.
  *
  * Refusals: the JSON endpoints answer RFC 6749 §5.2 error objects with no-store; /authorize never
  * redirects for a bad client or redirect URI (an error page instead), and every later refusal goes
@@ -36,7 +38,7 @@ import {
   OPENID_CONFIGURATION_PATH,
 } from './metadata.js';
 import { clientDisplayName, renderConsentPage } from './pages/consent-page.js';
-import { renderAuthorizeErrorPage, renderCsrfErrorPage } from './pages/error-page.js';
+import { renderAuthorizeErrorPage, renderCsrfErrorPage, renderErrorPage } from './pages/error-page.js';
 import { FIELDS } from './pages/fields.js';
 import { PAGE_HEADERS, pageHeaders } from './pages/headers.js';
 import { renderLoginPage } from './pages/login-page.js';
@@ -48,6 +50,7 @@ import { isStaticClientId, type StaticClientStore, StaticClients } from './stati
 import type { TokenStore } from './token-store.js';
 import { Tokens } from './tokens.js';
 import { browserHash, type Transaction, Transactions } from './transactions.js';
+import { UPSTREAM_LOGIN_PATHS, UpstreamLogin } from './upstream-login.js';
 
 /** Form bodies of /token, /revoke, /login and /consent are small; registration has its own cap. */
 const MAX_FORM_BYTES = 16 * 1024;
@@ -66,8 +69,11 @@ export interface AuthorizationServerOptions {
   /** The OAuth signing secret (auth.oauth.signingSecret, else the server secret). */
   readonly secret: Uint8Array;
   readonly stores: OAuthStores;
-  /** Who may sign in: the Basic users (their password hashes). */
-  readonly users: BasicUsers;
+  /**
+   * The Basic users (their password hashes): who may sign in locally when auth.oauth.login.local
+   * is on. Absent with an identity provider only.
+   */
+  readonly users?: BasicUsers | undefined;
   /** policy.roles, to expand a user's roles into the scopes they may grant. */
   readonly roles: Readonly<Record<string, readonly string[]>>;
   /** scopes_supported: the policy's scope vocabulary. */
@@ -96,6 +102,9 @@ export interface OAuthRequest {
 
 type Handler = (r: OAuthRequest) => Promise<void>;
 
+/** A transaction after sign-in also says how the user signed in: an IdP user is no Basic user. */
+type SignedInTransaction = Transaction & { readonly via?: 'oidc' };
+
 export class AuthorizationServer {
   readonly issuer: string;
   private readonly clients: OAuthClients;
@@ -106,6 +115,9 @@ export class AuthorizationServer {
   private readonly csrf: Csrf;
   private readonly transactions: Transactions;
   private readonly dynamic: DynamicClients | undefined;
+  private readonly upstream: UpstreamLogin | undefined;
+  /** Local sign-in is offered: configured on, and there are users to check. */
+  private readonly localLogin: boolean;
   private readonly routes: ReadonlyMap<string, Handler>;
 
   constructor(private readonly options: AuthorizationServerOptions) {
@@ -145,6 +157,15 @@ export class AuthorizationServer {
     });
     this.csrf = new Csrf({ key: deriveKey(secret, 'csrf'), publicUrl });
     this.transactions = new Transactions(deriveKey(secret, 'authorize-transaction'), this.issuer);
+    const { oidc } = config.login;
+    this.upstream = oidc
+      ? new UpstreamLogin({
+          config: oidc,
+          issuer: this.issuer,
+          stateKey: deriveKey(secret, 'upstream-login-state'),
+        })
+      : undefined;
+    this.localLogin = config.login.local && options.users !== undefined;
     const metadata: Handler = async ({ res }) => sendJson(res, 200, this.metadata());
     this.routes = new Map<string, Handler>([
       [`GET ${AUTHORIZATION_SERVER_METADATA_PATH}`, metadata],
@@ -152,7 +173,15 @@ export class AuthorizationServer {
       [`GET ${OAUTH_PATHS.jwks}`, async ({ res }) => sendJson(res, 200, await this.keys.jwks())],
       [`GET ${STYLESHEET_PATH}`, async ({ res }) => send(res, 200, STYLESHEET_HEADERS, STYLESHEET)],
       [`GET ${OAUTH_PATHS.authorization}`, (r) => this.authorize(r)],
-      [`POST ${OAUTH_PATHS.login}`, (r) => this.login(r)],
+      ...(this.localLogin
+        ? ([[`POST ${OAUTH_PATHS.login}`, (r: OAuthRequest) => this.login(r)]] as const)
+        : []),
+      ...(this.upstream
+        ? ([
+            [`GET ${UPSTREAM_LOGIN_PATHS.start}`, (r: OAuthRequest) => this.startUpstreamLogin(r)],
+            [`GET ${UPSTREAM_LOGIN_PATHS.callback}`, (r: OAuthRequest) => this.upstreamCallback(r)],
+          ] as const)
+        : []),
       [`POST ${OAUTH_PATHS.consent}`, (r) => this.consent(r)],
       [`POST ${OAUTH_PATHS.token}`, (r) => this.json(r, 'token', () => this.token(r))],
       [`POST ${OAUTH_PATHS.revocation}`, (r) => this.json(r, 'revoke', () => this.revoke(r))],
@@ -251,11 +280,20 @@ export class AuthorizationServer {
     failure?: { username: string; error: string; throttled?: { retryAfter: number | undefined } },
   ): Promise<void> {
     const binding = this.csrf.binding(req.headers.cookie);
+    const external = this.upstream && this.options.config.login.oidc;
+    const externalQuery = new URLSearchParams({
+      [FIELDS.requestId]: requestId,
+      [FIELDS.csrfToken]: this.csrf.token('external-login', requestId, binding.value),
+    });
     const page = renderLoginPage({
       action: OAUTH_PATHS.login,
       requestId,
       csrfToken: this.csrf.token('login', requestId, binding.value),
       clientName: clientDisplayName(client),
+      localLogin: this.localLogin,
+      ...(external
+        ? { externalLogin: { name: external.name, href: `${UPSTREAM_LOGIN_PATHS.start}?${externalQuery}` } }
+        : {}),
       ...(failure ? { username: failure.username, error: failure.error } : {}),
     });
     // A remembered consent sends the sign-in straight on to the client: its form may lead there.
@@ -283,7 +321,8 @@ export class AuthorizationServer {
     const password = fields.get(FIELDS.password) ?? '';
     let user: Principal;
     try {
-      user = await this.options.users.verify({
+      // The route exists only with local login on, which needs users.
+      user = await (this.options.users as BasicUsers).verify({
         username,
         password,
         clientIp: r.clientIp,
@@ -313,9 +352,29 @@ export class AuthorizationServer {
         ...(throttled ? { throttled } : {}),
       });
     }
-    const grant = grantScopes(transaction.scopes, this.grantable(user), client.scopes);
+    return this.signedIn(res, transaction, client, user, binding);
+  }
+
+  /**
+   * After a sign-in, local or delegated: straight back to the client when the user already
+   * approved these scopes for it, else the consent page (its form bound to the user and browser).
+   */
+  private async signedIn(
+    res: ServerResponse,
+    transaction: Transaction,
+    client: OAuthClient,
+    user: Principal,
+    binding: string,
+    via?: 'oidc',
+  ): Promise<void> {
     const subject = user.name;
-    const signedIn: Transaction = { ...transaction, subject, browser: browserHash(binding) };
+    const signedIn: SignedInTransaction = {
+      ...transaction,
+      subject,
+      browser: browserHash(binding),
+      ...(via ? { via } : {}),
+    };
+    const grant = grantScopes(transaction.scopes, this.grantable(user), client.scopes);
     // Scopes the user cannot grant are never granted, so a remembered consent for the rest suffices.
     if (
       grant.granted.length > 0 &&
@@ -364,7 +423,7 @@ export class AuthorizationServer {
       );
     if (fields.get(FIELDS.decision) !== 'approve') return deny('the user denied the request');
     const client = await this.clients.resolve(transaction.clientId);
-    const user = await this.options.users.principalOf(transaction.subject);
+    const user = this.userOf(transaction);
     if (!user) return deny('the user no longer exists');
     const grant = grantScopes(transaction.scopes, this.grantable(user), client.scopes);
     if (grant.granted.length === 0) return deny('none of the requested scopes may be granted by this user');
@@ -406,6 +465,138 @@ export class AuthorizationServer {
       authorizationResponseLocation(transaction.redirectUri, { code }, transaction.state, this.issuer),
       [transaction.redirectUri],
     );
+  }
+
+  /** Who signed in for this transaction, with what they may grant now (the config may have changed). */
+  private userOf(transaction: SignedInTransaction): Principal | undefined {
+    const subject = transaction.subject;
+    if (subject === undefined) return undefined;
+    if (transaction.via === 'oidc') {
+      const oidc = this.options.config.login.oidc;
+      return oidc ? upstreamPrincipal(subject, oidc) : undefined;
+    }
+    return this.localLogin ? this.options.users?.principalOf(subject) : undefined;
+  }
+
+  // ---- delegated sign-in (auth.oauth.login.oidc) ----
+
+  /** The sign-in page's "Sign in with …" link: off to the provider, the pending request sealed in state. */
+  private async startUpstreamLogin({ req, res }: OAuthRequest): Promise<void> {
+    const params = new URL(req.url ?? '/', this.issuer).searchParams;
+    const requestId = params.get(FIELDS.requestId) ?? '';
+    let binding: string;
+    try {
+      // A GET, but it must not be triggerable across sites either: a link elsewhere could start a
+      // sign-in in the victim's browser for a request the attacker made.
+      binding = this.csrf.verify(
+        'external-login',
+        requestId,
+        req.headers.cookie,
+        params.get(FIELDS.csrfToken) ?? undefined,
+      );
+    } catch (err) {
+      if (!(err instanceof CsrfError)) throw err;
+      return send(res, 403, PAGE_HEADERS, renderCsrfErrorPage(err));
+    }
+    const transaction = await this.transactions.open(requestId).catch((err: unknown) => err as OAuthError);
+    if (transaction instanceof OAuthError) return this.pageError(res, transaction);
+    let location: string;
+    try {
+      location = await (this.upstream as UpstreamLogin).authorizationUrl(transaction, binding);
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      return this.upstreamErrorPage(res, err);
+    }
+    redirect(res, location);
+  }
+
+  /** The provider sends the browser back here: verify, then carry on as after a local sign-in. */
+  private async upstreamCallback(r: OAuthRequest): Promise<void> {
+    const { req, res } = r;
+    const params = new URL(req.url ?? '/', this.issuer).searchParams;
+    const cookie = this.csrf.binding(req.headers.cookie);
+    // A binding made just now (no cookie came) cannot match the state's: pass none.
+    const binding = cookie.setCookie === undefined ? cookie.value : undefined;
+    const outcome = await (this.upstream as UpstreamLogin).complete(params, binding).catch((err: unknown) => {
+      if (err instanceof OAuthError) return { ok: false as const, error: err, toClient: false };
+      throw err;
+    });
+    if (!outcome.ok) {
+      this.options.audit?.record({
+        type: 'auth.failure',
+        requestId: r.requestId,
+        method: 'oauth',
+        reason: outcome.error.error === 'access_denied' ? 'invalid_token' : 'invalid_auth_request',
+        message: outcome.error.description,
+        status: outcome.error.status,
+        clientIp: r.clientIp,
+        upstream: '-',
+        endpoint: UPSTREAM_LOGIN_PATHS.callback,
+        ...('username' in outcome && outcome.username !== undefined ? { username: outcome.username } : {}),
+      });
+      const transaction = 'transaction' in outcome ? outcome.transaction : undefined;
+      if (outcome.toClient && transaction) {
+        // The provider said no (cancelled, not allowed there): the client hears it, with state and iss.
+        return redirect(
+          res,
+          authorizationResponseLocation(
+            transaction.redirectUri,
+            { error: 'access_denied', error_description: outcome.error.description },
+            transaction.state,
+            this.issuer,
+          ),
+        );
+      }
+      return this.upstreamErrorPage(res, outcome.error);
+    }
+    const { transaction, identity } = outcome;
+    const oidc = this.options.config.login.oidc as NonNullable<OAuthConfig['login']['oidc']>;
+    // One name, one person: an IdP account named like a local user would share that user's
+    // remembered consents and principal id (oauth:<name>), so it is refused rather than merged.
+    if (this.options.users?.principalOf(identity.username) !== undefined) {
+      const error = new OAuthError(
+        'access_denied',
+        `the name ${identity.username} belongs to a local user here — sign in with the user name and password instead`,
+      );
+      this.options.audit?.record({
+        type: 'auth.failure',
+        requestId: r.requestId,
+        method: 'oauth',
+        reason: 'invalid_token',
+        message: error.description,
+        status: error.status,
+        clientIp: r.clientIp,
+        upstream: '-',
+        endpoint: UPSTREAM_LOGIN_PATHS.callback,
+        username: identity.username,
+      });
+      return this.upstreamErrorPage(res, error);
+    }
+    const user = upstreamPrincipal(identity.username, oidc);
+    this.options.audit?.record({
+      type: 'auth.success',
+      requestId: r.requestId,
+      method: 'oauth',
+      principal: { id: user.id, kind: user.kind, name: user.name },
+      clientIp: r.clientIp,
+      upstream: '-',
+      endpoint: UPSTREAM_LOGIN_PATHS.callback,
+    });
+    const client = await this.clients.resolve(transaction.clientId);
+    // complete() succeeds only when the browser's binding matched the state's, so there is one.
+    return this.signedIn(res, transaction, client, user, binding as string, 'oidc');
+  }
+
+  private upstreamErrorPage(res: ServerResponse, error: OAuthError): void {
+    const name = this.options.config.login.oidc?.name ?? 'the identity provider';
+    const page = renderErrorPage({
+      title: `Sign-in with ${name} did not succeed`,
+      problem: capitalize(error.description),
+      advice:
+        'Nothing was signed in or approved. Go back to the application and connect again; if this keeps happening, tell the operator of this server.',
+      code: error.error,
+    });
+    send(res, error.status, PAGE_HEADERS, page);
   }
 
   /** The scopes a user may grant: their own and their roles', expanded. */
@@ -575,6 +766,16 @@ export class AuthorizationServer {
       throw new OAuthError('invalid_request', 'send the request as application/x-www-form-urlencoded');
     return new URLSearchParams(await readBody(req, MAX_FORM_BYTES));
   }
+}
+
+/** Every user of the identity provider holds what the config gives them all. */
+function upstreamPrincipal(username: string, oidc: NonNullable<OAuthConfig['login']['oidc']>): Principal {
+  return { id: `oauth:${username}`, kind: 'oauth', name: username, scopes: oidc.scopes, roles: oidc.roles };
+}
+
+function capitalize(text: string): string {
+  const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
 }
 
 /** setHeader, not writeHead's list: a page's CSP must replace the front door's, not join it. */

@@ -13,6 +13,7 @@ export type KeyPurpose =
   | 'access-token-hs256'
   | 'csrf'
   | 'refresh-token'
+  | 'upstream-login-state'
   | 'authorize-transaction'
   | `access-token-es256:${number}:${number}`;
 

@@ -45,11 +45,11 @@ export const PASSWORD = 'correct horse battery staple';
  * PASSWORD) and `auth.oauth: <oauth>`; `basic` adds to auth.basic (e.g. failedAttempts), `rest`
  * adds top-level sections (e.g. store).
  */
-export async function oauthGatewayYaml(oauth: string, basic = '', rest = ''): Promise<string> {
+export async function oauthGatewayYaml(oauth: string, basic = '', rest = '', port = 0): Promise<string> {
   remember(PASSWORD);
   const hash = await hashPassword(PASSWORD);
   return [
-    'listen: { host: 127.0.0.1, port: 0 }',
+    `listen: { host: 127.0.0.1, port: ${port} }`,
     'auth:',
     `  basic: { users: { alice: { passwordHash: "${hash}", roles: [viewer] } }${basic ? `, ${basic}` : ''} }`,
     `  oauth: ${oauth}`,
@@ -158,10 +158,13 @@ export interface BrowserFlow {
   readonly callback: CallbackServer;
   /** Given to the SDK's transport (e.g. to record the token request). */
   readonly fetch?: FetchLike;
+  /** Signs in on the gateway's sign-in page; by default as alice with her password. */
+  readonly signIn?: (page: Page) => Promise<void>;
 }
 
 /**
- * Runs the SDK's own OAuth flow up to the browser, signs in as alice in Chromium, and finishes it.
+ * Runs the SDK's own OAuth flow up to the browser, signs in (as alice, or with `flow.signIn`) in
+ * Chromium, and finishes it.
  * With `consent`, the consent page is expected: `consent` checks it, then Approve is clicked; without
  * it, the sign-in must lead straight back to the client (a remembered consent). Asserts the
  * authorization request (S256, resource) and response (code, iss, state) and that the pages had no
@@ -188,9 +191,12 @@ export async function authorizeInBrowser(
   const { callback } = flow;
   const before = callback.hits.length;
   await page.goto(url.href);
-  await page.getByLabel('User name').fill('alice');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (flow.signIn) await flow.signIn(page);
+  else {
+    await page.getByLabel('User name').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
   if (consent) {
     await page.getByRole('button', { name: 'Approve' }).waitFor();
     await consent(page);

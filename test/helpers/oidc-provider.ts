@@ -5,10 +5,16 @@
  * are signed with keys we generate here (so tests can also forge tokens with the real key), and opaque ones
  * can be introspected (RFC 7662) and revoked (RFC 7009) over HTTP.
  *
+ * With `interactive`, it is also an OpenID provider people sign in at, for the gateway's delegated login
+ * (auth.oauth.login.oidc): registered clients doing the authorization code flow with PKCE, the provider's
+ * dev-only login page (any password; the login name picks an account from `accounts`), no consent prompt
+ * for that client, and the profile and email claims in the id_token.
+ *
  * Plain-http issuer: oidc-provider only asserts that the issuer is an http(s) URL, so `http://127.0.0.1:PORT`
- * needs no extra option. Nothing here uses cookies, sessions or interactions (where `secure` would matter), and
- * the dev-only login pages are switched off. The provider logs a few notices on start (Node 20 is "unsupported"
- * by oidc-provider 9 but works; the in-memory adapter is "development-only"): both are expected here.
+ * needs no extra option. Its session and interaction cookies carry no `secure` attribute unless configured
+ * (cookies.long/short), so they work over http://127.0.0.1; the dev-only login pages are on only with
+ * `interactive`. The provider logs a few notices on start (Node 20 is "unsupported" by oidc-provider 9 but
+ * works; the in-memory adapter and devInteractions are "development-only"): all expected here.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -45,6 +51,21 @@ export interface OidcFixture {
   close(): Promise<void>;
 }
 
+/** A gateway as a relying party: signs people in here with the authorization code flow and PKCE. */
+export interface RelyingPartyClient {
+  readonly clientId: string;
+  /** `<gateway>/oauth/callback` of each gateway using this client, exactly. */
+  readonly redirectUris: readonly string[];
+  /** A confidential client (client_secret_basic) when set; a public one (PKCE alone) otherwise. */
+  readonly clientSecret?: string;
+}
+
+export interface InteractiveOptions {
+  readonly clients: readonly RelyingPartyClient[];
+  /** Accounts by login name (the login page's first field; any password): their claims, besides `sub`. */
+  readonly accounts: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
 export interface OidcProviderOptions {
   /** The gateway's resource URL: the default audience of issued tokens. */
   resource: string;
@@ -52,14 +73,25 @@ export interface OidcProviderOptions {
   accessTokenTtl?: number;
   /** Issue opaque (introspectable) tokens instead of JWTs. */
   opaque?: boolean;
+  /** Let gateways sign people in here (interactive authorization code flow). */
+  interactive?: InteractiveOptions;
 }
 
 // oidc-provider 9 ships no type declarations. These are the few shapes this file touches.
 interface ProviderContext {
-  oidc: { params: Record<string, unknown> };
+  oidc: {
+    params: Record<string, unknown>;
+    client?: ProviderClient;
+    session?: { accountId?: string };
+    provider: { Grant: new (init: { accountId: string; clientId: string }) => ProviderGrant };
+  };
 }
 interface ProviderClient {
   clientId: string;
+}
+interface ProviderGrant {
+  addOIDCScope(scope: string): void;
+  save(): Promise<string>;
 }
 interface ProviderToken {
   clientId: string;
@@ -75,6 +107,36 @@ const OIDC_PROVIDER: string = 'oidc-provider';
 
 const TOKEN_CLIENT_ID = 'portcullis-test-client';
 const INTROSPECTION_CLIENT_ID = 'portcullis-introspector';
+
+/** What the provider needs to sign people in for the relying parties. */
+function interactiveConfiguration(interactive: InteractiveOptions): object {
+  const rpIds = new Set(interactive.clients.map((c) => c.clientId));
+  return {
+    // The id_token carries the profile and email claims (by default oidc-provider keeps them for userinfo
+    // whenever an access token is issued too, which real providers such as Keycloak or Entra do not do).
+    conformIdTokenClaims: false,
+    claims: {
+      openid: ['sub'],
+      profile: ['preferred_username', 'name'],
+      email: ['email', 'email_verified'],
+    },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    findAccount: async (_ctx: ProviderContext, sub: string) => ({
+      accountId: sub,
+      claims: async () => ({ sub, ...(interactive.accounts[sub] ?? {}) }),
+    }),
+    // The gateway is first-party here: sign-in needs no consent prompt at the provider.
+    loadExistingGrant: async (ctx: ProviderContext) => {
+      const accountId = ctx.oidc.session?.accountId;
+      const clientId = ctx.oidc.client?.clientId;
+      if (accountId === undefined || clientId === undefined || !rpIds.has(clientId)) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
+      grant.addOIDCScope('openid profile email');
+      await grant.save();
+      return grant;
+    },
+  };
+}
 
 async function signingKey(alg: 'RS256' | 'ES256'): Promise<PrivateJwk> {
   // extractable: the private JWK is handed to the provider and to tests.
@@ -131,8 +193,19 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   const issuer = `http://127.0.0.1:${port}`;
 
   const { default: Provider } = (await import(OIDC_PROVIDER)) as { default: ProviderConstructor };
+  const interactive = options.interactive;
+  const rpIds = new Set(interactive?.clients.map((c) => c.clientId));
   const provider = new Provider(issuer, {
+    ...(interactive ? interactiveConfiguration(interactive) : {}),
     clients: [
+      ...(interactive?.clients ?? []).map((rp) => ({
+        client_id: rp.clientId,
+        ...(rp.clientSecret !== undefined ? { client_secret: rp.clientSecret } : {}),
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [...rp.redirectUris],
+        token_endpoint_auth_method: rp.clientSecret !== undefined ? 'client_secret_basic' : 'none',
+      })),
       {
         client_id: tokenClient.clientId,
         client_secret: tokenClient.clientSecret,
@@ -153,9 +226,15 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     ],
     jwks: { keys: [signingKeys.RS256, signingKeys.ES256] },
     // Explicit TTLs: the defaults print "you SHOULD change it" notices.
-    ttl: { ClientCredentials: ttl, AccessToken: ttl },
+    ttl: {
+      ClientCredentials: ttl,
+      AccessToken: ttl,
+      ...(interactive
+        ? { Session: 600, Interaction: 600, Grant: 600, IdToken: 300, AuthorizationCode: 60 }
+        : {}),
+    },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: interactive !== undefined },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -172,7 +251,9 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => options.resource,
+        // The relying party asks for an id_token, not for access to a resource: its access token is for userinfo.
+        defaultResource: async (ctx: ProviderContext) =>
+          rpIds.has(ctx.oidc.client?.clientId ?? '') ? undefined : options.resource,
         // client_credentials keeps only the requested scopes that the resource server "has" (an intersection),
         // so every resource indicator is a resource server whose scopes are exactly what was requested: tests
         // get arbitrary scopes (tools:read, files:write, …) and arbitrary audiences (to test wrong-audience).
