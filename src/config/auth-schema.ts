@@ -54,7 +54,8 @@ const basicSchema = z
     message: 'is empty — add at least one user (or bootstrapAdmin: true), or remove auth.basic',
   });
 
-const JWS_ALGORITHMS = [
+/** The asymmetric JWS algorithms accepted for tokens and id_tokens of an outside provider. */
+export const JWS_ALGORITHMS = [
   'RS256',
   'RS384',
   'RS512',

@@ -22,6 +22,7 @@ import {
   jwtDecrypt,
   jwtVerify,
 } from 'jose';
+import { JWS_ALGORITHMS } from '../config/auth-schema.js';
 import type { OidcLoginConfig } from '../config/oauth-schema.js';
 import { insecureUrlReason } from '../config/secure-url.js';
 import { OAuthError } from './errors.js';
@@ -41,19 +42,6 @@ const STATE_TYP = 'pcl-upstream-state+jwt';
 const FETCH_TIMEOUT_MS = 10_000;
 const METADATA_TTL_MS = 60 * 60_000;
 const CLOCK_TOLERANCE_S = 30;
-/** HS* would let anyone who knows the client secret forge an id_token; `none` anyone at all. */
-export const ID_TOKEN_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
 /** A principal name: printable, no whitespace (it becomes `oauth:<name>` and a token's `sub`). */
 const USERNAME = /^[^\s\p{Cc}]{1,200}$/u;
 
@@ -361,7 +349,8 @@ export async function verifyIdToken(idToken: string, expected: IdTokenExpectatio
     const options = {
       issuer: expected.issuer,
       audience: expected.clientId,
-      algorithms: [...ID_TOKEN_ALGORITHMS],
+      // Asymmetric only: HS* would let anyone holding the client secret forge an id_token.
+      algorithms: [...JWS_ALGORITHMS],
       clockTolerance: CLOCK_TOLERANCE_S,
       requiredClaims: ['exp', 'iat', 'sub'],
     };
