@@ -108,6 +108,13 @@ export function describeEvent(event: AuditEvent): string {
     case 'admin.key_revoked':
       parts.push(event.keyId, `by=${event.actor.user ?? event.actor.via}`);
       break;
+    case 'admin.consent_revoked':
+      parts.push(
+        `oauth:${event.subject}`,
+        `grantsRevoked=${event.grantsRevoked}`,
+        `by=${event.actor.user ?? event.actor.via}`,
+      );
+      break;
     case 'audit.dropped':
       parts.push(`count=${event.count}`, `from=${event.from}`, `until=${event.until}`);
       break;
@@ -386,7 +393,11 @@ export class AuditLog {
         ...(username !== undefined ? { username: this.redactor.text(username, 'credentials') } : {}),
       };
     }
-    if (raw.type === 'admin.key_created' || raw.type === 'admin.key_revoked') {
+    if (
+      raw.type === 'admin.key_created' ||
+      raw.type === 'admin.key_revoked' ||
+      raw.type === 'admin.consent_revoked'
+    ) {
       const { actor, ...rest } = raw;
       return { ...this.redactor.value(rest), actor: this.redactor.value(actor, 'credentials') } as AuditEvent;
     }

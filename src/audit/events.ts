@@ -229,6 +229,14 @@ export interface AdminKeyRevokedEvent extends EventBase<'admin.key_revoked'> {
   readonly keyId: string;
 }
 
+/** An operator withdrew a user's consent to an OAuth client (and revoked its live grants). */
+export interface AdminConsentRevokedEvent extends EventBase<'admin.consent_revoked'> {
+  readonly actor: AuditActor;
+  readonly subject: string;
+  readonly clientId: string;
+  readonly grantsRevoked: number;
+}
+
 /**
  * Written by the audit log itself, into the stored chain, when the store lost events (its queue was
  * full while the store was down or slow): the gap is then visible in the chain, not silent.
@@ -297,6 +305,7 @@ export type AuditEvent =
   | RateLimitRefusedEvent
   | AdminKeyCreatedEvent
   | AdminKeyRevokedEvent
+  | AdminConsentRevokedEvent
   | AuditDroppedEvent
   | OAuthClientRegisteredEvent
   | OAuthConsentEvent
@@ -315,6 +324,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'rate_limit.refused',
   'admin.key_created',
   'admin.key_revoked',
+  'admin.consent_revoked',
   'audit.dropped',
   'oauth.client_registered',
   'oauth.consent',
@@ -392,6 +402,7 @@ export function auditColumns(event: AuditEvent): AuditColumns {
       return { principal: null, principalName: null, upstream: null, tool: null, outcome: 'denied' };
     case 'admin.key_created':
     case 'admin.key_revoked':
+    case 'admin.consent_revoked':
       return {
         principal: event.actor.user === undefined ? null : `os:${event.actor.user}`,
         principalName: event.actor.user ?? null,

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerCheckConfig } from './check-config.js';
 import { registerClients } from './clients.js';
+import { registerConsents } from './consents.js';
 import { registerKeys } from './keys.js';
 import { registerPolicy } from './policy.js';
 import { registerStart } from './start.js';
@@ -22,5 +23,6 @@ registerPolicy(program);
 registerUsers(program);
 registerAudit(program);
 registerClients(program);
+registerConsents(program);
 
 await program.parseAsync(process.argv);

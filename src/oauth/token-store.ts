@@ -57,6 +57,8 @@ export interface TokenStore {
    * rotation won: that is reuse).
    */
   rotateRefreshToken(hash: string, next: RefreshTokenRecord, at: number): Promise<boolean>;
+  /** Revokes every live grant of `subject` to `clientId` (a withdrawn consent); returns how many. */
+  revokeGrantsOf(subject: string, clientId: string, at: number): Promise<number>;
   /** Denies one access token until it would have expired anyway. */
   denyAccessToken(jti: string, expiresAt: number): Promise<void>;
   /** True when the jti is denied or the grant revoked. */
@@ -91,6 +93,16 @@ export class MemoryTokenStore implements TokenStore {
         ? { ...grant, revokedAt: at, expiresAt: Math.max(grant.expiresAt, keepUntil) }
         : { id, clientId: '', subject: '', resource: '', createdAt: at, expiresAt: keepUntil, revokedAt: at },
     );
+  }
+
+  async revokeGrantsOf(subject: string, clientId: string, at: number): Promise<number> {
+    let count = 0;
+    for (const grant of this.grants.values()) {
+      if (grant.subject !== subject || grant.clientId !== clientId || grant.revokedAt != null) continue;
+      this.grants.set(grant.id, { ...grant, revokedAt: at });
+      count++;
+    }
+    return count;
   }
 
   async insertRefreshToken(record: RefreshTokenRecord): Promise<void> {

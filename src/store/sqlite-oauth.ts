@@ -191,6 +191,9 @@ function sqliteTokenStore(db: Database.Database): TokenStore {
      ON CONFLICT (id) DO UPDATE SET revoked_at = excluded.revoked_at, expires_at = max(expires_at, excluded.expires_at)
      WHERE revoked_at IS NULL`,
   );
+  const revokeGrantsOf = db.prepare<[number, string, string]>(
+    'UPDATE oauth_grants SET revoked_at = ? WHERE subject = ? AND client_id = ? AND revoked_at IS NULL',
+  );
   const insertRefreshToken = db.prepare(
     `INSERT INTO oauth_refresh_tokens (hash, grant_id, client_id, subject, resource, scopes, issued_at, expires_at, used_at)
      VALUES (@hash, @grantId, @clientId, @subject, @resource, @scopes, @issuedAt, @expiresAt, @usedAt)`,
@@ -239,6 +242,9 @@ function sqliteTokenStore(db: Database.Database): TokenStore {
     },
     async revokeGrant(id, at, keepUntil) {
       revokeGrant.run({ id, at, keepUntil });
+    },
+    async revokeGrantsOf(subject, clientId, at) {
+      return revokeGrantsOf.run(at, subject, clientId).changes;
     },
     async insertRefreshToken(record) {
       insertRefreshToken.run(toRefreshRow(record));

@@ -285,6 +285,77 @@ describe('OAuth with a pre-registered (static) confidential client, through the 
     assert.ok(pageText(await page.text()).includes('The client has been revoked.'));
   });
 
+  it('consents revoke withdraws a consent: its live token stops working and the next sign-in asks again', async () => {
+    const added = await cli(
+      'clients',
+      'add',
+      '--name',
+      'Second App',
+      '--public',
+      '--redirect-uris',
+      callback.url,
+      '--config',
+      configFile,
+    );
+    const [second] = added.stdout.split('\n') as [string];
+    const app = new MemoryProvider(callback.url, { info: { client_id: second } });
+    await authorizeInBrowser({ issuer: gw.url, mcp, browser, callback }, app, async (page) => {
+      assert.match(await page.locator('h1').innerText(), /^Second App wants/);
+    });
+    assert.ok((await listTools(mcp, app)).includes('echo'));
+    const listed = await cli('consents', 'list', '--user', 'alice', '--config', configFile);
+    assert.match(
+      listed.stdout,
+      new RegExp(`^alice  ${second}  prompts:read,resources:read,tools:read  \\d{4}-`, 'm'),
+    );
+
+    const revoked = await cli(
+      'consents',
+      'revoke',
+      '--user',
+      'alice',
+      '--client',
+      second,
+      '--config',
+      configFile,
+    );
+    assert.equal(revoked.stdout, 'revoked the consent of alice; 1 grant(s) revoked\n');
+    const refused = await fetch(mcp, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${app.saved?.access_token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    assert.equal(refused.status, 401);
+    assert.ok(!(await cli('consents', 'list', '--config', configFile)).stdout.includes(second));
+    await assert.rejects(
+      cli('consents', 'revoke', '--user', 'alice', '--client', second, '--config', configFile),
+      (err: { code?: number; stderr?: string }) =>
+        err.code === 1 && /no consent or live grant of alice to that client/.test(err.stderr ?? ''),
+    );
+
+    // The next sign-in shows the consent page again (a remembered consent would skip it).
+    app.saved = undefined;
+    let asked = false;
+    await authorizeInBrowser({ issuer: gw.url, mcp, browser, callback }, app, async () => {
+      asked = true;
+    });
+    assert.ok(asked, 'the consent page was shown');
+    const events = await cli(
+      'audit',
+      'query',
+      '--type',
+      'admin.consent_revoked',
+      '--json',
+      '--config',
+      configFile,
+    );
+    assert.match(events.stdout, new RegExp(`"clientId":"${second}"`));
+  });
+
   it('never writes the client secret or a token to the log', () => {
     assertNoSecretsIn(gw);
   });

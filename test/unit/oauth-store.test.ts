@@ -210,6 +210,25 @@ for (const backend of BACKENDS) {
         assert.equal(await oauth.tokens.isAccessTokenRevoked('jti-1', 'grt_racing'), true);
       });
 
+      it("revokeGrantsOf revokes one user's live grants to one client, and only those", async () => {
+        await oauth.tokens.saveGrant(grant({ id: 'grt_a1' }));
+        await oauth.tokens.saveGrant(grant({ id: 'grt_a2' }));
+        await oauth.tokens.saveGrant(grant({ id: 'grt_other_client', clientId: 'pcd_other' }));
+        await oauth.tokens.saveGrant(grant({ id: 'grt_other_user', subject: 'bob' }));
+        await oauth.tokens.revokeGrant('grt_a2', T0, T0 + DAY);
+        const base = grant();
+        assert.equal(await oauth.tokens.revokeGrantsOf(base.subject, base.clientId, T0 + MINUTE), 1);
+        assert.equal((await oauth.tokens.findGrant('grt_a1'))?.revokedAt, T0 + MINUTE);
+        assert.equal(
+          (await oauth.tokens.findGrant('grt_a2'))?.revokedAt,
+          T0,
+          'an earlier revocation is kept',
+        );
+        assert.equal((await oauth.tokens.findGrant('grt_other_client'))?.revokedAt, null);
+        assert.equal((await oauth.tokens.findGrant('grt_other_user'))?.revokedAt, null);
+        assert.equal(await oauth.tokens.isAccessTokenRevoked('jti-x', 'grt_a1'), true);
+      });
+
       it('insert and find refresh tokens', async () => {
         await oauth.tokens.insertRefreshToken(refresh());
         assert.deepEqual(await oauth.tokens.findRefreshToken(hex('1')), refresh());
