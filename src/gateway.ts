@@ -34,6 +34,7 @@ import { isLoopbackHost } from './net/loopback.js';
 import { AuthorizationServer } from './oauth/authorization-server.js';
 import type { LoopbackTestOverride } from './oauth/client-metadata-document.js';
 import { GatewayMetrics, metricsHandler } from './observability/metrics.js';
+import { Readiness } from './observability/readiness.js';
 import { createTracing } from './observability/tracing.js';
 import { mcpPipeline } from './pipeline.js';
 import { ToolCatalog } from './policy/catalog.js';
@@ -278,6 +279,14 @@ export async function startGateway(
       : undefined;
   if (bootstrap) auditLog.record(keyCreatedEvent(bootstrap.record, { via: 'gateway' }));
   const bootstrapKey = bootstrap?.key;
+  const readiness = new Readiness({
+    upstreams: config.upstreams,
+    baseDir,
+    ...(keyStore ? { storeOk: () => keyStore.store.ping() } : {}),
+    limits: () => limiters.state,
+    sessions: () => sessions.size + bridges.size,
+    readOnly: config.policy.readOnly,
+  });
   attachFrontDoor(server, {
     upstreams: names,
     stages: mcpPipeline(config, publicUrl, auth.authenticators, limits, {
@@ -297,13 +306,7 @@ export async function startGateway(
     ...(metrics
       ? { metrics: metricsHandler(metrics, config.metrics.token ? { token: config.metrics.token } : {}) }
       : {}),
-    readiness: () => ({
-      status: 'ready',
-      readOnly: config.policy.readOnly,
-      limits: limiters.state,
-      sessions: sessions.size + bridges.size,
-      upstreams: Object.fromEntries(names.map((n) => [n, { transport: describe(n).transport }])),
-    }),
+    readiness: () => readiness.report(),
     logger,
   });
   logger.info(

@@ -5,6 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { type AuditServices, RequestAudit } from '../audit/request-audit.js';
 import type { Logger } from '../log/logger.js';
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
+import type { ReadinessReport } from '../observability/readiness.js';
 import type { Tracing } from '../observability/tracing.js';
 import { runPipeline, type Stage } from '../pipeline.js';
 import { clientAddressResolver } from './client-address.js';
@@ -18,7 +19,7 @@ import { HSTS, SECURITY_HEADERS, setSecurityHeaders } from './security-headers.j
 export interface FrontDoorOptions {
   readonly upstreams: readonly string[];
   readonly stages: readonly Stage[];
-  readonly readiness: () => object;
+  readonly readiness: () => Promise<ReadinessReport>;
   /** RFC 9728 metadata of the endpoint at `path`. */
   readonly resourceMetadata: (path: string, upstream: string) => object;
   readonly trustedProxies: readonly string[];
@@ -89,7 +90,14 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
     corsPolicy.apply(req, res);
     const pathname = (req.url ?? '/').split('?', 1)[0] as string;
     if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (pathname === '/readyz') return sendJson(res, 200, options.readiness());
+    if (pathname === '/readyz') {
+      // 503 when not ready, so a load balancer takes the instance out of rotation.
+      options.readiness().then(
+        (report) => sendJson(res, report.ready ? 200 : 503, report.body),
+        () => sendJson(res, 503, { status: 'not_ready' }),
+      );
+      return;
+    }
     if (pathname === '/metrics' && options.metrics) return options.metrics(req, res);
     if (pathname === PRM_PREFIX || pathname.startsWith(`${PRM_PREFIX}/`)) {
       // The root document describes /mcp (RFC 9728 §3.1 lets clients fall back to it).

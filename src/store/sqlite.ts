@@ -81,6 +81,13 @@ export function openSqliteStore(file: string): Store {
         touchAll(lastUsed);
       },
     },
+    ping() {
+      try {
+        return db.prepare('SELECT 1 AS one').get() !== undefined;
+      } catch {
+        return false;
+      }
+    },
     async close() {
       db.close();
     },

@@ -101,5 +101,7 @@ export interface Store {
   readonly apiKeys: ApiKeyStore;
   readonly audit: AuditStore;
   readonly oauth: OAuthStore;
+  /** Whether the store answers a trivial query now (for /readyz). */
+  ping(): boolean;
   close(): Promise<void>;
 }

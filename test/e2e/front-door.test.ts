@@ -736,4 +736,15 @@ describe('front door: 5xx answers', () => {
     assert.equal(reply.header('mcp-session-id'), undefined, 'no session for a failed initialize');
     assert.ok(!reply.text.includes('abc123'), 'the upstream args are not revealed');
   });
+
+  it('/readyz answers 503 not_ready naming the unreachable upstream, but not its command', async () => {
+    const res = await fetch(`${gw.url}/readyz`);
+    assert.equal(res.status, 503);
+    const text = await res.text();
+    const body = JSON.parse(text) as { status: string; store: string; upstreams: Record<string, unknown> };
+    assert.equal(body.status, 'not_ready');
+    assert.equal(body.store, 'ok');
+    assert.deepEqual(body.upstreams, { broken: { transport: 'stdio', state: 'unreachable' } });
+    assert.ok(!text.includes(MISSING) && !text.includes('abc123'));
+  });
 });

@@ -1,0 +1,114 @@
+/**
+ * What /readyz reports: whether this instance can serve — its store answers and every upstream is
+ * reachable — plus the rate-limit backend's state and the number of sessions. Unauthenticated, so it
+ * names no command, URL or secret, and a probe never sends an upstream request or credential: an
+ * HTTP upstream is probed by opening a TCP connection to its host and port, a stdio upstream by
+ * finding its command. Probe results are cached, so a flood of /readyz cannot become a flood of
+ * connections (at most one probe per upstream per `ttlMs`).
+ */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { UpstreamConfig } from '../config/schema.js';
+import { childEnvironment } from '../upstream/stdio.js';
+
+export type Reachability = 'reachable' | 'unreachable';
+
+export interface ReadinessOptions {
+  readonly upstreams: Readonly<Record<string, UpstreamConfig>>;
+  readonly baseDir: string;
+  /** Whether the store answers (a trivial query), when the gateway has one. */
+  readonly storeOk?: () => boolean;
+  readonly limits: () => string;
+  readonly sessions: () => number;
+  readonly readOnly: boolean;
+  /** How long a probe result is reused (default 10 s). */
+  readonly ttlMs?: number;
+  /** How long a TCP probe may take (default 2 s). */
+  readonly timeoutMs?: number;
+}
+
+export interface ReadinessReport {
+  readonly ready: boolean;
+  readonly body: object;
+}
+
+export class Readiness {
+  private readonly cache = new Map<string, { at: number; result: Promise<Reachability> }>();
+  private readonly ttlMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: ReadinessOptions) {
+    this.ttlMs = options.ttlMs ?? 10_000;
+    this.timeoutMs = options.timeoutMs ?? 2000;
+  }
+
+  async report(): Promise<ReadinessReport> {
+    const names = Object.keys(this.options.upstreams);
+    const reach = await Promise.all(names.map((name) => this.probe(name)));
+    const store = this.options.storeOk ? (this.options.storeOk() ? 'ok' : 'failing') : 'none';
+    const ready = store !== 'failing' && reach.every((r) => r === 'reachable');
+    return {
+      ready,
+      body: {
+        status: ready ? 'ready' : 'not_ready',
+        readOnly: this.options.readOnly,
+        store,
+        limits: this.options.limits(),
+        sessions: this.options.sessions(),
+        upstreams: Object.fromEntries(
+          names.map((name, i) => {
+            const config = this.options.upstreams[name] as UpstreamConfig;
+            return [name, { transport: config.url !== undefined ? 'http' : 'stdio', state: reach[i] }];
+          }),
+        ),
+      },
+    };
+  }
+
+  private probe(name: string): Promise<Reachability> {
+    const now = Date.now();
+    const cached = this.cache.get(name);
+    if (cached && now - cached.at < this.ttlMs) return cached.result;
+    const config = this.options.upstreams[name] as UpstreamConfig;
+    const result =
+      config.url !== undefined ? this.connectable(new URL(config.url)) : this.findCommand(config);
+    this.cache.set(name, { at: now, result });
+    return result;
+  }
+
+  private connectable(url: URL): Promise<Reachability> {
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    return new Promise((settle) => {
+      const socket = connect({ host, port });
+      const done = (result: Reachability) => {
+        socket.destroy();
+        settle(result);
+      };
+      socket.setTimeout(this.timeoutMs, () => done('unreachable'));
+      socket.once('connect', () => done('reachable'));
+      socket.once('error', () => done('unreachable'));
+    });
+  }
+
+  /** The command as the child would find it: a path, or a name on the child's own PATH. */
+  private async findCommand(config: UpstreamConfig): Promise<Reachability> {
+    const command = config.command ?? '';
+    const cwd = resolve(this.options.baseDir, config.cwd ?? '.');
+    const candidates =
+      command.includes('/') || isAbsolute(command)
+        ? [resolve(cwd, command)]
+        : (childEnvironment(config.env).PATH ?? '').split(':').map((dir) => join(dir, command));
+    for (const file of candidates) {
+      try {
+        await access(file, constants.X_OK);
+        return 'reachable';
+      } catch {
+        // not here; try the next directory
+      }
+    }
+    return 'unreachable';
+  }
+}
