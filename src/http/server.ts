@@ -80,6 +80,13 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       .end(text);
   };
 
+  /** One log line per refused request: info for the client's mistakes, error for ours. */
+  const logRefusal = (error: GatewayError, requestId: string, method: string | undefined, path: string) =>
+    logger[error.status >= 500 ? 'error' : 'info'](
+      { requestId, method, path, status: error.status, code: error.code, detail: error.detail },
+      error.message,
+    );
+
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const requestId = randomUUID();
     setSecurityHeaders(res);
@@ -112,10 +119,7 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
         .then(() => oauthRoute({ req, res, clientIp: ip, secure, requestId }))
         .catch((err: unknown) => {
           const error = toGatewayError(err);
-          logger[error.status >= 500 ? 'error' : 'info'](
-            { requestId, path: pathname, status: error.status, code: error.code, detail: error.detail },
-            error.message,
-          );
+          logRefusal(error, requestId, req.method, pathname);
           if (res.headersSent) return void res.end();
           const body = JSON.stringify({ error: error.code, error_description: error.message });
           res
@@ -171,18 +175,7 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       const error = toGatewayError(err);
       ctx.audit?.failed(error);
       ctx.span?.end(error.status, error.code);
-      const level = error.status >= 500 ? 'error' : 'info';
-      logger[level](
-        {
-          requestId,
-          method: req.method,
-          path: pathname,
-          status: error.status,
-          code: error.code,
-          detail: error.detail,
-        },
-        error.message,
-      );
+      logRefusal(error, requestId, req.method, pathname);
       try {
         if (error.status === 413) res.setHeader('connection', 'close');
         const only = ctx.messages?.length === 1 ? ctx.messages[0] : undefined;
