@@ -9,12 +9,13 @@ import type { AuditEvent } from './audit/events.js';
 import { securityPosture } from './audit/posture.js';
 import { Redactor } from './audit/redact.js';
 import { BOOTSTRAP_ADMIN, bootstrapAdmin } from './auth/bootstrap-admin.js';
-import type { Principal } from './auth/principal.js';
 import { protectedResourceMetadata } from './auth/protected-resource.js';
 import { setupAuthentication } from './auth/setup.js';
 import { authMethods } from './config/auth-schema.js';
 import type { LoadedConfig } from './config/load.js';
 import type { UpstreamConfig } from './config/schema.js';
+import type { Principal } from './core/principal.js';
+import { VERSION } from './core/version.js';
 import { resourceUrl } from './http/resource-url.js';
 import { attachFrontDoor, createHttpServer } from './http/server.js';
 import { RateLimiters } from './limits/rate-limiters.js';
@@ -48,7 +49,6 @@ import type { Connector } from './upstream/connection.js';
 import { startHttp } from './upstream/http.js';
 import { redactUrl } from './upstream/redact-url.js';
 import { runningChildren, startStdio } from './upstream/stdio.js';
-import { VERSION } from './version.js';
 
 export interface RunningGateway {
   /** The base URL the gateway listens on, e.g. http://127.0.0.1:8787 */

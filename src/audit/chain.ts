@@ -9,8 +9,28 @@
  * access to the store — keep the head (`audit verify` prints it) or the stdout stream elsewhere.
  */
 import { createHash } from 'node:crypto';
-import type { AuditRecord } from '../store/store.js';
 import { type AuditEvent, auditColumns } from './events.js';
+
+/** One stored audit event, a link of the tamper-evident chain (src/audit/chain.ts). */
+export interface AuditRecord {
+  /** 1, 2, 3… with no gaps: a missing number is a deleted record. */
+  readonly seq: number;
+  /** The event's time, epoch milliseconds. */
+  readonly time: number;
+  readonly type: string;
+  /** Indexed for queries, derived from the event (auditColumns). */
+  readonly principal: string | null;
+  readonly principalName: string | null;
+  readonly upstream: string | null;
+  readonly tool: string | null;
+  readonly outcome: string | null;
+  /** The (already redacted) event as canonical JSON: what the hash covers. */
+  readonly json: string;
+  /** The previous record's hash (64 zeros for the first). */
+  readonly prevHash: string;
+  /** sha256 hex of prevHash + json. */
+  readonly hash: string;
+}
 
 export const GENESIS_HASH = '0'.repeat(64);
 

@@ -10,7 +10,7 @@
  *
  * OAuth events come from the gateway's own authorization server (auth.oauth).
  */
-import type { PrincipalKind } from '../auth/principal.js';
+import type { PrincipalKind } from '../core/principal.js';
 
 /** Bumped when a field changes meaning or disappears; new optional fields do not bump it. */
 export const AUDIT_SCHEMA_VERSION = 1;

@@ -5,10 +5,11 @@
  * refusal — all carrying the request id the client saw. Metrics of upstream latency are observed here
  * too, so the trail and the histograms can never disagree.
  */
-import type { Principal } from '../auth/principal.js';
-import type { RequestContext } from '../http/context.js';
-import { type GatewayError, RPC } from '../http/errors.js';
-import { idKey, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../mcp/jsonrpc.js';
+
+import type { ServerResponse } from 'node:http';
+import { type GatewayError, RPC } from '../core/errors.js';
+import { idKey, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
+import type { Principal } from '../core/principal.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { SpanHandle } from '../observability/tracing.js';
 import type { AuditLog } from './audit-log.js';
@@ -43,6 +44,18 @@ const LIMIT_BUDGETS: Readonly<Record<string, RateLimitRefusedEvent['budget']>> =
   too_many_streams: 'streams',
 };
 
+/** What the audit reads of a request (the pipeline's context is one). */
+export interface AuditedRequest {
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly clientIp: string;
+  readonly endpoint: { readonly upstream: string; readonly path: string };
+  readonly startedAt: number;
+  readonly span?: SpanHandle;
+  readonly principal?: Principal;
+  readonly protocolVersion?: string;
+}
+
 export interface AuditServices {
   readonly log: AuditLog;
   readonly metrics?: GatewayMetrics;
@@ -57,7 +70,7 @@ export class RequestAudit implements VerdictRecorder {
 
   constructor(
     private readonly services: AuditServices,
-    private readonly ctx: RequestContext,
+    private readonly ctx: AuditedRequest,
   ) {
     // An answer that never came (the client went away, the gateway closed) still gets its event.
     ctx.res.once('close', () => {
@@ -143,7 +156,7 @@ export class RequestAudit implements VerdictRecorder {
     if (!budget) return;
     this.ctx.span?.event('rate_limit.refused', { 'portcullis.budget': budget });
     const limit = typeof error.data?.limit === 'string' ? error.data.limit : '';
-    const retryAfter = Number(error.headers['retry-after']);
+    const retryAfter = error.retryAfter ?? Number.NaN;
     this.services.log.record({
       type: 'rate_limit.refused',
       requestId: this.ctx.requestId,

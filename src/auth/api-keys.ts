@@ -5,9 +5,9 @@
  * request.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Principal } from '../core/principal.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../store/store.js';
 import { AuthError } from './auth-error.js';
-import type { Principal } from './principal.js';
 
 export const API_KEY_PREFIX = 'pcl_';
 const API_KEY_FORMAT = /^pcl_[A-Za-z0-9_-]{43}$/;

@@ -6,8 +6,11 @@
  * Basic → the config's users. No credential, or a refused one → 401 with a challenge that points
  * to the protected-resource metadata (MCP authorization, RFC 9728).
  */
+
+import { GatewayError } from '../core/errors.js';
+import type { Principal } from '../core/principal.js';
+import { challenge } from '../core/render.js';
 import type { RequestContext } from '../http/context.js';
-import { GatewayError } from '../http/errors.js';
 import { resourceMetadataUrl, resourceUrl } from '../http/resource-url.js';
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import type { ApiKeys } from './api-keys.js';
@@ -16,7 +19,6 @@ import type { BasicUsers } from './basic.js';
 import { type Credential, readCredential } from './credentials.js';
 import type { Introspector } from './introspection.js';
 import type { JwtVerifier } from './jwt.js';
-import type { Principal } from './principal.js';
 
 export const ANONYMOUS: Principal = Object.freeze({
   id: 'anonymous',
@@ -103,15 +105,13 @@ function refusal(
   methods: Authenticators,
 ): GatewayError {
   const metadata = resourceMetadataUrl(methods.publicUrl, ctx.endpoint.path);
-  // Header values must be visible ASCII (RFC 6750 §3 error_description): no quotes, no dashes beyond '-'.
-  const description = err.message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '-');
   const bearer =
     credentialSent || err.code === 'invalid_request'
-      ? `Bearer error="${err.code}", error_description="${description}", resource_metadata="${metadata}"`
-      : `Bearer resource_metadata="${metadata}"`;
-  const challenges = methods.basic ? [bearer, 'Basic realm="portcullis", charset="UTF-8"'] : [bearer];
-  const headers: Record<string, string> = { 'www-authenticate': challenges.join(', ') };
-  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+      ? challenge('Bearer', { error: err.code, error_description: err.message, resource_metadata: metadata })
+      : challenge('Bearer', { resource_metadata: metadata });
+  const challenges = methods.basic
+    ? [bearer, challenge('Basic', { realm: 'portcullis', charset: 'UTF-8' })]
+    : [bearer];
   const code =
     err.status === 429
       ? 'too_many_attempts'
@@ -122,5 +122,8 @@ function refusal(
           : credentialSent
             ? 'invalid_token'
             : 'unauthorized';
-  return new GatewayError(err.status, code, err.message, { headers });
+  return new GatewayError(code, err.message, {
+    headers: { 'www-authenticate': challenges.join(', ') },
+    ...(err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter }),
+  });
 }

@@ -9,10 +9,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuthConfig } from '../config/auth-schema.js';
+import type { Principal } from '../core/principal.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { AuthError } from './auth-error.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import type { Principal } from './principal.js';
 
 type BasicConfig = NonNullable<AuthConfig['basic']>;
 

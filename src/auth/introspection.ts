@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { AuthConfig } from '../config/auth-schema.js';
+import type { Principal } from '../core/principal.js';
 import { AuthError } from './auth-error.js';
-import type { Principal } from './principal.js';
 import { scopesFromClaims } from './scopes-claim.js';
 
 type IntrospectionConfig = NonNullable<AuthConfig['introspection']>;

@@ -7,8 +7,8 @@
  */
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { AuthConfig } from '../config/auth-schema.js';
+import type { Principal } from '../core/principal.js';
 import { AuthError } from './auth-error.js';
-import type { Principal } from './principal.js';
 import { scopesFromClaims } from './scopes-claim.js';
 
 type JwtConfig = NonNullable<AuthConfig['jwt']>;

@@ -8,10 +8,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { describeEvent } from '../audit/audit-log.js';
+import type { AuditRecord } from '../audit/chain.js';
 import { AUDIT_EVENT_TYPES, type AuditEvent } from '../audit/events.js';
 import { duration } from '../config/units.js';
 import { openSqliteStore } from '../store/sqlite.js';
-import type { AuditQuery, AuditRecord, AuditStore } from '../store/store.js';
+import type { AuditQuery, AuditStore } from '../store/store.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 
 const FOLLOW_POLL_MS = 500;

@@ -2,9 +2,10 @@
  * DNS-rebinding guard, part one: the Host header must name this gateway. A page on evil.example that
  * re-points its DNS at 127.0.0.1 still sends Host: evil.example, and is refused here.
  */
+
+import { GatewayError } from '../core/errors.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import type { RequestContext } from './context.js';
-import { GatewayError } from './errors.js';
 
 export interface HostCheckOptions {
   readonly listenHost: string;
@@ -17,11 +18,10 @@ export function hostCheck(options: HostCheckOptions): (ctx: RequestContext) => v
   const allowLoopback = isLoopbackHost(options.listenHost);
   return function checkHost(ctx) {
     const header = ctx.req.headers.host;
-    if (!header) throw new GatewayError(400, 'host_not_allowed', 'the request has no Host header');
+    if (!header) throw new GatewayError('host_missing', 'the request has no Host header');
     const host = normalizeHost(hostnameOf(header));
     if (allowed.has(host) || (allowLoopback && isLoopbackHost(host))) return;
     throw new GatewayError(
-      403,
       'host_not_allowed',
       `Host ${JSON.stringify(header)} is not served here — use the gateway's public URL, or add the host to listen.allowedHosts`,
     );

@@ -3,8 +3,9 @@
  * Requests without Origin come from non-browser clients and pass; a browser's Origin must be the
  * gateway's own or one the operator listed. `Origin: null` (sandboxed frames, file://) is refused.
  */
+
+import { GatewayError } from '../core/errors.js';
 import type { RequestContext } from './context.js';
-import { GatewayError } from './errors.js';
 
 export interface OriginCheckOptions {
   readonly publicUrl: URL;
@@ -17,7 +18,6 @@ export function originCheck(options: OriginCheckOptions): (ctx: RequestContext) 
     const origin = ctx.req.headers.origin;
     if (origin === undefined || allowed.has(origin.toLowerCase())) return;
     throw new GatewayError(
-      403,
       'origin_not_allowed',
       `requests from origin ${JSON.stringify(origin)} are not allowed — add it to listen.allowedOrigins if it is yours`,
     );

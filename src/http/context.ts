@@ -1,9 +1,9 @@
 /** The per-request context every pipeline stage reads and extends. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestAudit } from '../audit/request-audit.js';
-import type { Principal } from '../auth/principal.js';
-import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
-import type { ModernEnvelope } from '../mcp/modern/envelope.js';
+import type { JsonRpcMessage } from '../core/jsonrpc.js';
+import type { Principal } from '../core/principal.js';
+import type { ModernEnvelope } from '../core/revisions.js';
 import type { SpanHandle } from '../observability/tracing.js';
 import type { Endpoint } from './routes.js';
 

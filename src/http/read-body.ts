@@ -1,11 +1,10 @@
 /** Reads a request body as UTF-8 text, refusing it the moment it passes `maxBytes`. */
 import type { IncomingMessage } from 'node:http';
-import { GatewayError } from './errors.js';
+import { GatewayError } from '../core/errors.js';
 
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const tooLarge = () =>
     new GatewayError(
-      413,
       'body_too_large',
       `the request body is larger than the ${maxBytes}-byte limit (limits.maxBody)`,
     );
@@ -32,7 +31,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     };
     const onError = (err: Error) => {
       cleanup();
-      reject(new GatewayError(400, 'invalid_request', `the request body could not be read (${err.message})`));
+      reject(new GatewayError('invalid_request', `the request body could not be read (${err.message})`));
     };
     const cleanup = () => {
       req.off('data', onData);

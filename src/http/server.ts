@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { type AuditServices, RequestAudit } from '../audit/request-audit.js';
+import { GatewayError, toGatewayError } from '../core/errors.js';
+import { sendError, sendGatewayErrorAsOAuth, sendJson } from '../core/render.js';
 import type { Logger } from '../log/logger.js';
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import type { ReadinessReport } from '../observability/readiness.js';
@@ -11,7 +13,6 @@ import { runPipeline, type Stage } from '../pipeline.js';
 import { clientAddressResolver } from './client-address.js';
 import type { RequestContext } from './context.js';
 import { cors } from './cors.js';
-import { GatewayError, sendError, toGatewayError } from './errors.js';
 import { PRM_PREFIX } from './resource-url.js';
 import { resolveEndpoint } from './routes.js';
 import { HSTS, SECURITY_HEADERS, setSecurityHeaders } from './security-headers.js';
@@ -73,13 +74,6 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
   const clientAddress = clientAddressResolver(options.trustedProxies);
   const corsPolicy = cors(options.allowedOrigins);
 
-  const sendJson = (res: ServerResponse, status: number, body: object) => {
-    const text = JSON.stringify(body);
-    res
-      .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
-      .end(text);
-  };
-
   /** One log line per refused request: info for the client's mistakes, error for ours. */
   const logRefusal = (error: GatewayError, requestId: string, method: string | undefined, path: string) =>
     logger[error.status >= 500 ? 'error' : 'info'](
@@ -120,16 +114,7 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
         .catch((err: unknown) => {
           const error = toGatewayError(err);
           logRefusal(error, requestId, req.method, pathname);
-          if (res.headersSent) return void res.end();
-          const body = JSON.stringify({ error: error.code, error_description: error.message });
-          res
-            .writeHead(error.status, {
-              ...error.headers,
-              'content-type': 'application/json',
-              'cache-control': 'no-store',
-              'content-length': Buffer.byteLength(body),
-            })
-            .end(body);
+          sendGatewayErrorAsOAuth(res, error);
         });
       return;
     }
@@ -139,7 +124,7 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       const hint = (upstreams.length === 1 ? ['/mcp', ...paths] : paths).join(', ');
       return sendError(
         res,
-        new GatewayError(404, 'not_found', `no MCP endpoint at ${pathname} — try ${hint}`),
+        new GatewayError('not_found', `no MCP endpoint at ${pathname} — try ${hint}`),
         requestId,
       );
     }

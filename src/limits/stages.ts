@@ -4,14 +4,11 @@
  * configured, and by requests in flight per principal and per upstream.
  */
 import type { Config } from '../config/schema.js';
+import { GatewayError } from '../core/errors.js';
+import { isRequest } from '../core/jsonrpc.js';
 import type { RequestContext } from '../http/context.js';
-import { GatewayError } from '../http/errors.js';
-import { isRequest } from '../mcp/jsonrpc.js';
 import { ConcurrencyGate } from './concurrency.js';
 import type { Consumed, Limiter, RateLimiters } from './rate-limiters.js';
-
-/** JSON-RPC code for a refusal by a limit (2026 clients see -32603; the HTTP 429 is what counts). */
-export const LIMITED = -32004;
 
 export interface LimitStages {
   readonly perIp: (ctx: RequestContext) => Promise<void>;
@@ -25,18 +22,16 @@ export interface LimitStages {
 function refused(budget: string, limiter: Limiter, result: Consumed, what: string): GatewayError {
   const { points, seconds } = limiter.rate;
   return new GatewayError(
-    429,
     'rate_limited',
     `too many requests ${what}: the limit is ${points} per ${seconds} s — retry in ${result.resetSeconds} s`,
     {
-      rpcCode: LIMITED,
+      retryAfter: result.resetSeconds,
       headers: {
-        'retry-after': String(result.resetSeconds),
         // IETF draft-ietf-httpapi-ratelimit-headers: the policy, and what is left of it.
         'ratelimit-policy': `"${budget}";q=${points};w=${seconds}`,
         ratelimit: `"${budget}";r=0;t=${result.resetSeconds}`,
       },
-      data: { retryAfter: result.resetSeconds, limit: budget },
+      data: { limit: budget },
     },
   );
 }
@@ -98,14 +93,8 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
           releaseAll();
           const which = mine ? `to upstream '${ctx.endpoint.upstream}'` : 'for this caller';
           throw new GatewayError(
-            429,
             'concurrency_limit',
             `too many requests in flight ${which} — retry when one has finished`,
-            {
-              rpcCode: LIMITED,
-              headers: { 'retry-after': '1' },
-              data: { retryAfter: 1 },
-            },
           );
         }
       }

@@ -2,8 +2,9 @@
  * Front-door checks on the shape of an MCP HTTP request, before any body is read: the method, and
  * the media types the transport requires (POST: JSON in; JSON and SSE accepted. GET: SSE accepted).
  */
+
+import { GatewayError } from '../core/errors.js';
 import type { RequestContext } from '../http/context.js';
-import { GatewayError } from '../http/errors.js';
 
 export function checkRequestShape(ctx: RequestContext): void {
   const { method, headers } = ctx.req;
@@ -12,24 +13,16 @@ export function checkRequestShape(ctx: RequestContext): void {
   if (method === 'POST') {
     const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json') {
-      throw new GatewayError(
-        415,
-        'unsupported_media_type',
-        'POST bodies must be Content-Type: application/json',
-      );
+      throw new GatewayError('unsupported_media_type', 'POST bodies must be Content-Type: application/json');
     }
     if (!accepts('application/json') || !accepts('text/event-stream')) {
-      throw new GatewayError(
-        406,
-        'not_acceptable',
-        'POST must send Accept: application/json, text/event-stream',
-      );
+      throw new GatewayError('not_acceptable', 'POST must send Accept: application/json, text/event-stream');
     }
     return;
   }
   if (method === 'GET') {
     if (!accepts('text/event-stream'))
-      throw new GatewayError(406, 'not_acceptable', 'GET must send Accept: text/event-stream');
+      throw new GatewayError('not_acceptable', 'GET must send Accept: text/event-stream');
     return;
   }
   if (method === 'DELETE') return;
@@ -37,12 +30,7 @@ export function checkRequestShape(ctx: RequestContext): void {
 }
 
 export function methodNotAllowed(method: string | undefined): GatewayError {
-  return new GatewayError(
-    405,
-    'method_not_allowed',
-    `${method} is not allowed here — use POST, GET or DELETE`,
-    {
-      headers: { allow: 'GET, POST, DELETE' },
-    },
-  );
+  return new GatewayError('method_not_allowed', `${method} is not allowed here — use POST, GET or DELETE`, {
+    headers: { allow: 'GET, POST, DELETE' },
+  });
 }

@@ -12,10 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Principal } from '../auth/principal.js';
-import { GatewayError, type RequestId, rpcError, toGatewayError } from '../http/errors.js';
-import type { Logger } from '../log/logger.js';
-import type { Gatekeeper } from '../policy/gatekeeper.js';
+import { GatewayError, type RequestId, toGatewayError } from '../core/errors.js';
 import {
   idKey,
   isRequest,
@@ -24,7 +21,11 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
-} from './jsonrpc.js';
+} from '../core/jsonrpc.js';
+import type { Principal } from '../core/principal.js';
+import { rpcError } from '../core/render.js';
+import type { Logger } from '../log/logger.js';
+import type { Gatekeeper } from '../policy/gatekeeper.js';
 import { SseStream } from './sse.js';
 import type { SessionUpstream } from './upstream-link.js';
 
@@ -166,7 +167,6 @@ export class Session {
   openStream(res: ServerResponse): void {
     if (this.getStream?.open) {
       throw new GatewayError(
-        409,
         'stream_conflict',
         'this session already has an open GET stream — close it first',
       );
@@ -189,12 +189,8 @@ export class Session {
     const open = this.exchanges.size + (this.getStream?.open ? 1 : 0);
     if (open >= this.maxStreams) {
       throw new GatewayError(
-        429,
         'too_many_streams',
         `this session already has ${open} open streams — wait for an answer before sending more`,
-        {
-          headers: { 'retry-after': '1' },
-        },
       );
     }
   }
@@ -214,7 +210,6 @@ export class Session {
     const key = idKey(message.id);
     if (this.inFlight.has(key)) {
       const err = new GatewayError(
-        400,
         'duplicate_request_id',
         `request id ${JSON.stringify(message.id)} is already in flight in this session`,
       );

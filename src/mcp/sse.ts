@@ -1,6 +1,6 @@
 /** One Server-Sent Events response carrying JSON-RPC messages (MCP Streamable HTTP). */
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcMessage } from './jsonrpc.js';
+import type { JsonRpcMessage } from '../core/jsonrpc.js';
 
 /** A client that stops reading may not make the gateway buffer without bound. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;

@@ -4,14 +4,14 @@
  * opened them; another principal presenting the id gets the same 404 as an unknown id.
  */
 
-import type { Principal } from '../auth/principal.js';
+import { GatewayError } from '../core/errors.js';
+import { idKey, isRequest, type JsonRpcMessage, type JsonRpcResponse } from '../core/jsonrpc.js';
+import type { Principal } from '../core/principal.js';
+import { allowsBatch } from '../core/revisions.js';
 import type { RequestContext } from '../http/context.js';
-import { GatewayError } from '../http/errors.js';
 import { resourceMetadataUrl } from '../http/resource-url.js';
 import { canStepUp, type Gatekeeper } from '../policy/gatekeeper.js';
 import { methodNotAllowed } from './check-request.js';
-import { idKey, isRequest, type JsonRpcMessage, type JsonRpcResponse } from './jsonrpc.js';
-import { allowsBatch } from './protocol-version.js';
 import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
 
@@ -35,7 +35,6 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
     const id = ctx.req.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
       throw new GatewayError(
-        400,
         'session_required',
         'Mcp-Session-Id header is required — send initialize first to open a session',
       );
@@ -43,7 +42,6 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
     const session = sessions.get(id, principal(ctx).id);
     if (!session || session.upstream !== ctx.endpoint.upstream) {
       throw new GatewayError(
-        404,
         'session_not_found',
         'session not found or ended — send initialize to open a new session',
       );
@@ -59,10 +57,9 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
         const initialize = messages.find((m) => isRequest(m) && m.method === 'initialize');
         if (initialize) {
           if (messages.length > 1)
-            throw new GatewayError(400, 'invalid_request', 'initialize must be sent alone, not in a batch');
+            throw new GatewayError('invalid_request', 'initialize must be sent alone, not in a batch');
           if (ctx.req.headers['mcp-session-id'] !== undefined) {
             throw new GatewayError(
-              400,
               'invalid_request',
               'initialize opens a new session — send it without Mcp-Session-Id',
             );
@@ -72,19 +69,15 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
           const owner = principal(ctx).id;
           if (sessions.countFor(owner) + (opening.get(owner) ?? 0) >= options.maxSessions.perPrincipal) {
             throw new GatewayError(
-              429,
               'too_many_sessions',
               `this caller already has ${options.maxSessions.perPrincipal} open sessions — end one (DELETE) before opening another`,
             );
           }
           if (sessions.size + openingTotal >= options.maxSessions.total) {
             throw new GatewayError(
-              503,
-              'too_many_sessions',
+              'gateway_full',
               'the gateway has reached its session limit — try again later',
-              {
-                headers: { 'retry-after': '30' },
-              },
+              { retryAfter: 30 },
             );
           }
           opening.set(owner, (opening.get(owner) ?? 0) + 1);
@@ -105,7 +98,6 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
         const session = existing(ctx);
         if (ctx.isBatch && !allowsBatch(session.protocolVersion ?? ctx.protocolVersion ?? '')) {
           throw new GatewayError(
-            400,
             'batch_not_supported',
             `JSON-RPC batches are not allowed in protocol ${session.protocolVersion} — send one message per POST`,
           );
@@ -141,7 +133,7 @@ function exchangeOf(ctx: RequestContext) {
 
 function principal(ctx: RequestContext): Principal {
   if (!ctx.principal) {
-    throw new GatewayError(500, 'internal_error', 'no principal', {
+    throw new GatewayError('internal_error', 'no principal', {
       detail: 'relay ran before authentication',
     });
   }

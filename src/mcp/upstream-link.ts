@@ -4,9 +4,7 @@
  * (response, timeout, or a clear error when the upstream dies), and after a crash reconnects with
  * backoff and replays the client's initialize so the session carries on.
  */
-import { GatewayError, RPC } from '../http/errors.js';
-import type { Logger } from '../log/logger.js';
-import type { Connector, SendOptions, UpstreamConnection } from '../upstream/connection.js';
+import { GatewayError, RPC } from '../core/errors.js';
 import {
   isResponse,
   type JsonRpcMessage,
@@ -14,7 +12,9 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
   type Params,
-} from './jsonrpc.js';
+} from '../core/jsonrpc.js';
+import type { Logger } from '../log/logger.js';
+import type { Connector, SendOptions, UpstreamConnection } from '../upstream/connection.js';
 
 export interface LinkOptions {
   readonly name: string;
@@ -188,7 +188,6 @@ export class UpstreamLink implements SessionUpstream {
     this.cancel(handle, 'timed out in the gateway');
     pending.reject(
       new GatewayError(
-        504,
         'upstream_timeout',
         `upstream '${this.name}' did not answer ${pending.method} within ${this.options.timeoutMs} ms`,
         {
@@ -280,7 +279,7 @@ export class UpstreamLink implements SessionUpstream {
 }
 
 function unavailable(name: string, what: string): GatewayError {
-  return new GatewayError(502, 'upstream_unavailable', `upstream '${name}' ${what}`, {
+  return new GatewayError('upstream_unavailable', `upstream '${name}' ${what}`, {
     rpcCode: RPC.upstreamUnavailable,
   });
 }

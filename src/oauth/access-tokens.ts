@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../core/principal.js';
 import { OAuthError } from './errors.js';
 import { formatScope, parseScope } from './scopes.js';
 import type { SigningKeys } from './signing-keys.js';

@@ -25,7 +25,7 @@
 import type { Span, Tracer } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { isSensitiveKey, type RedactionLevel, Redactor } from '../audit/redact.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../core/version.js';
 
 /** The optional packages, with the ranges package.json pins (sdk 2.x needs api < 1.10). */
 export const OPENTELEMETRY_PACKAGES = [

@@ -4,7 +4,7 @@
  * call names a tool the catalog lacks or the catalog is older than `maxAgeMs`, and dropped on
  * notifications/tools/list_changed. A tool the upstream does not list is unknown — and denied.
  */
-import type { Params } from '../mcp/jsonrpc.js';
+import type { Params } from '../core/jsonrpc.js';
 import { type DeclaredParam, declaredParams } from '../mcp/modern/param-headers.js';
 
 export type ListPage = (cursor: string | undefined) => Promise<Params>;

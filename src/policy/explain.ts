@@ -1,5 +1,5 @@
 /** What `policy explain` prints: every tool, resource and prompt of an upstream, allowed or denied, and why. */
-import type { Params } from '../mcp/jsonrpc.js';
+import type { Params } from '../core/jsonrpc.js';
 import type { UpstreamOffer } from './inspect.js';
 import type { Decision, Policy } from './policy.js';
 import type { ScopeSet } from './scopes.js';

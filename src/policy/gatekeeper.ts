@@ -4,9 +4,9 @@
  * request (a token may carry more scopes after a step-up, on the same session).
  */
 import { auditTarget, type VerdictRecorder } from '../audit/request-audit.js';
-import type { Principal } from '../auth/principal.js';
-import { GatewayError } from '../http/errors.js';
-import type { JsonRpcRequest, Params } from '../mcp/jsonrpc.js';
+import { GatewayError } from '../core/errors.js';
+import type { JsonRpcRequest, Params } from '../core/jsonrpc.js';
+import type { Principal } from '../core/principal.js';
 import type { ToolCatalog } from './catalog.js';
 import type { Decision, Policy } from './policy.js';
 import type { ScopeSet } from './scopes.js';
@@ -161,7 +161,6 @@ export class Gatekeeper {
     const what = describe(request);
     if (decision.rule === 'readOnly') {
       return new GatewayError(
-        403,
         'forbidden',
         `${what} is refused: it is not read-only and this gateway serves '${upstream}' read-only`,
         { rpcCode: FORBIDDEN },
@@ -169,7 +168,6 @@ export class Gatekeeper {
     }
     if (decision.rule === 'unknown tool') {
       return new GatewayError(
-        403,
         'forbidden',
         `${what} is refused: upstream '${upstream}' does not offer that tool`,
         { rpcCode: FORBIDDEN },
@@ -182,7 +180,6 @@ export class Gatekeeper {
         }
       : {};
     return new GatewayError(
-      403,
       'insufficient_scope',
       `${what} needs the scope ${needs}, which this caller does not have`,
       {

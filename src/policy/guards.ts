@@ -16,8 +16,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
 import type { ToolPolicy } from '../config/policy-schema.js';
-import { GatewayError } from '../http/errors.js';
-import type { Params } from '../mcp/jsonrpc.js';
+import { GatewayError } from '../core/errors.js';
+import type { Params } from '../core/jsonrpc.js';
 import { addressRange } from '../net/public-address.js';
 import { globToRegExp } from './glob.js';
 
@@ -34,7 +34,7 @@ function compile(schema: object): ReturnType<typeof ajv2020.compile> {
 }
 
 function refuse(tool: string, message: string): never {
-  throw new GatewayError(400, 'invalid_arguments', `tool '${tool}': ${message}`, { rpcCode: -32602 });
+  throw new GatewayError('invalid_arguments', `tool '${tool}': ${message}`, { rpcCode: -32602 });
 }
 
 function valuesAt(args: unknown, path: string): unknown[] {

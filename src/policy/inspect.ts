@@ -3,8 +3,8 @@
  * that declares every capability would see it: for `policy explain` and the start-up policy check.
  */
 
+import type { Params } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
-import type { Params } from '../mcp/jsonrpc.js';
 import { gatewayEnvelope } from '../mcp/modern/envelope.js';
 import { UpstreamLink } from '../mcp/upstream-link.js';
 import type { Connector } from '../upstream/connection.js';

@@ -11,8 +11,9 @@
  * - every matching rule adds each scope it requires.
  * Read-only mode denies every tool that is not read; a tool the upstream does not list is denied.
  */
-import type { Principal } from '../auth/principal.js';
+
 import { DEFAULT_ROLES, type PolicyConfig, type ToolPolicy } from '../config/policy-schema.js';
+import type { Principal } from '../core/principal.js';
 import type { ToolEntry } from './catalog.js';
 import { globToRegExp, matchesAny } from './glob.js';
 import { ArgumentGuards } from './guards.js';

@@ -2,11 +2,12 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { AuditRecord } from '../audit/chain.js';
 import { canonicalJson, chainHash, eventTimeMs, GENESIS_HASH, verifyRecords } from '../audit/chain.js';
 import { type AuditEvent, auditColumns } from '../audit/events.js';
 import { migrate } from './migrations.js';
 import { sqliteOAuthStore } from './sqlite-oauth.js';
-import type { ApiKeyRecord, AuditQuery, AuditRecord, AuditStore, Store } from './store.js';
+import type { ApiKeyRecord, AuditQuery, AuditStore, Store } from './store.js';
 
 interface ApiKeyRow {
   id: string;

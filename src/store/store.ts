@@ -2,7 +2,7 @@
  * What the gateway keeps between requests and restarts. The embedded default is SQLite; the
  * interface is asynchronous so that Redis and PostgreSQL back ends can implement it for a fleet.
  */
-import type { ChainVerdict } from '../audit/chain.js';
+import type { AuditRecord, ChainVerdict } from '../audit/chain.js';
 import type { AuditEvent } from '../audit/events.js';
 import type { AuthorizationCodeStore } from '../oauth/codes.js';
 import type { ConsentStore } from '../oauth/consents.js';
@@ -34,27 +34,6 @@ export interface ApiKeyStore {
   revoke(id: string, at: number): Promise<boolean>;
   /** Records last-used times in one batch (the gateway never writes once per request). */
   touch(lastUsed: ReadonlyMap<string, number>): Promise<void>;
-}
-
-/** One stored audit event, a link of the tamper-evident chain (src/audit/chain.ts). */
-export interface AuditRecord {
-  /** 1, 2, 3… with no gaps: a missing number is a deleted record. */
-  readonly seq: number;
-  /** The event's time, epoch milliseconds. */
-  readonly time: number;
-  readonly type: string;
-  /** Indexed for queries, derived from the event (auditColumns). */
-  readonly principal: string | null;
-  readonly principalName: string | null;
-  readonly upstream: string | null;
-  readonly tool: string | null;
-  readonly outcome: string | null;
-  /** The (already redacted) event as canonical JSON: what the hash covers. */
-  readonly json: string;
-  /** The previous record's hash (64 zeros for the first). */
-  readonly prevHash: string;
-  /** sha256 hex of prevHash + json. */
-  readonly hash: string;
 }
 
 export interface AuditQuery {

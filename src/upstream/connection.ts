@@ -1,5 +1,5 @@
 /** A message pipe to one upstream MCP server, whatever carries it (a child's stdio, HTTP). */
-import type { JsonRpcMessage } from '../mcp/jsonrpc.js';
+import type { JsonRpcMessage } from '../core/jsonrpc.js';
 
 export interface UpstreamConnection {
   /** Delivers one message; rejects when the upstream cannot take it. `headers` only apply over HTTP. */

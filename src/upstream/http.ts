@@ -21,8 +21,8 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createParser } from 'eventsource-parser';
 import type { UpstreamConfig } from '../config/schema.js';
+import { type JsonRpcMessage, toMessage } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
-import { type JsonRpcMessage, toMessage } from '../mcp/jsonrpc.js';
 import { encodeParamValue } from '../mcp/modern/param-headers.js';
 import type { SendOptions, UpstreamConnection } from './connection.js';
 import { redactUrl } from './redact-url.js';

@@ -8,8 +8,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { UpstreamConfig } from '../config/schema.js';
+import { type JsonRpcMessage, toMessage } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
-import { type JsonRpcMessage, toMessage } from '../mcp/jsonrpc.js';
 import type { UpstreamConnection } from './connection.js';
 
 /** Largest single message a child may write; a child that exceeds it is ended (protects our memory). */

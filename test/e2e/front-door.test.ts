@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { ErrorCode } from '../../src/http/errors.js';
+import type { ErrorCode } from '../../src/core/errors.js';
 import { INITIALIZE, post } from '../helpers/client.js';
 import {
   childPids,

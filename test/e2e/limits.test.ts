@@ -321,7 +321,7 @@ describe('sessions (perPrincipal 3, total 5) and streams per session (2)', () =>
     for (const name of ['b', 'c']) {
       const full = await open(name);
       assert.equal(full.status, 503, full.text);
-      assert.equal(full.error?.data?.error, 'too_many_sessions');
+      assert.equal(full.error?.data?.error, 'gateway_full');
       assert.equal(full.error?.message, 'the gateway has reached its session limit — try again later');
       assert.equal(full.headers.get('retry-after'), '30');
     }

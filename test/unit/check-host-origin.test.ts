@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { GatewayError } from '../../src/core/errors.js';
 import { hostCheck } from '../../src/http/check-host.js';
 import { originCheck } from '../../src/http/check-origin.js';
 import type { RequestContext } from '../../src/http/context.js';
-import { GatewayError } from '../../src/http/errors.js';
 
 /** A context carrying only the request headers these stages read. */
 function ctx(headers: Record<string, string | undefined>): RequestContext {
@@ -24,7 +24,7 @@ function refuses(
   check: Check,
   headers: Record<string, string | undefined>,
   status: number,
-  code: 'host_not_allowed' | 'origin_not_allowed',
+  code: 'host_missing' | 'host_not_allowed' | 'origin_not_allowed',
   message: RegExp,
 ): void {
   assert.throws(
@@ -174,9 +174,9 @@ describe('hostCheck without a Host header', () => {
     allowedHosts: [],
   });
 
-  it('refuses with 400 host_not_allowed (HTTP/1.0 may omit Host)', () => {
-    refuses(check, {}, 400, 'host_not_allowed', /^the request has no Host header$/);
-    refuses(check, { host: '' }, 400, 'host_not_allowed', /no Host header/);
+  it('refuses with 400 host_missing (HTTP/1.0 may omit Host)', () => {
+    refuses(check, {}, 400, 'host_missing', /^the request has no Host header$/);
+    refuses(check, { host: '' }, 400, 'host_missing', /no Host header/);
   });
 });
 

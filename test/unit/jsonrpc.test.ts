@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ErrorCode, GatewayError } from '../../src/http/errors.js';
+import { type ErrorCode, GatewayError } from '../../src/core/errors.js';
 import {
   idKey,
   isNotification,
@@ -9,7 +9,7 @@ import {
   jsonDepthExceeds,
   parseBody,
   toMessage,
-} from '../../src/mcp/jsonrpc.js';
+} from '../../src/core/jsonrpc.js';
 
 const LIMITS = { maxJsonDepth: 8, maxBatch: 3 };
 

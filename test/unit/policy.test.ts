@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Principal } from '../../src/auth/principal.js';
 import { DEFAULT_ROLES, policySchema } from '../../src/config/policy-schema.js';
-import type { JsonRpcRequest } from '../../src/mcp/jsonrpc.js';
+import type { JsonRpcRequest } from '../../src/core/jsonrpc.js';
+import type { Principal } from '../../src/core/principal.js';
 import { ToolCatalog, type ToolEntry } from '../../src/policy/catalog.js';
 import { canStepUp, FORBIDDEN, Gatekeeper } from '../../src/policy/gatekeeper.js';
 import { globToRegExp, matchesAny } from '../../src/policy/glob.js';

@@ -1,6 +1,7 @@
 /** What every ModernBackend shares: its owner, its upstream link, its policy, and idleness. */
+
+import type { JsonRpcNotification, JsonRpcRequest } from '../../core/jsonrpc.js';
 import type { Gatekeeper } from '../../policy/gatekeeper.js';
-import type { JsonRpcNotification, JsonRpcRequest } from '../jsonrpc.js';
 import type { UpstreamLink } from '../upstream-link.js';
 
 export abstract class BackendBase {

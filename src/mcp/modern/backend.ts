@@ -1,9 +1,10 @@
 /** What serves a principal's 2026-07-28 requests for one upstream, whatever revision the upstream speaks. */
-import type { Principal } from '../../auth/principal.js';
+
+import type { JsonRpcRequest, RequestId } from '../../core/jsonrpc.js';
+import type { Principal } from '../../core/principal.js';
+import type { ModernEnvelope } from '../../core/revisions.js';
 import type { Gatekeeper } from '../../policy/gatekeeper.js';
-import type { JsonRpcRequest, RequestId } from '../jsonrpc.js';
 import type { Closeable } from '../session-registry.js';
-import type { ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
 
 export interface ModernBackend extends Closeable {

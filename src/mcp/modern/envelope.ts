@@ -6,35 +6,11 @@
  * This check runs before authentication and every other stage: a request whose headers and body
  * disagree is refused with 400 HeaderMismatch (-32020), and every later stage decides from the body.
  */
+
+import { GatewayError, RPC } from '../../core/errors.js';
+import { isRequest, type JsonRpcMessage, type Params } from '../../core/jsonrpc.js';
+import { META, MODERN_REVISIONS } from '../../core/revisions.js';
 import type { RequestContext } from '../../http/context.js';
-import { GatewayError } from '../../http/errors.js';
-import { isRequest, type JsonRpcMessage, type Params } from '../jsonrpc.js';
-
-export const META = {
-  protocolVersion: 'io.modelcontextprotocol/protocolVersion',
-  clientCapabilities: 'io.modelcontextprotocol/clientCapabilities',
-  clientInfo: 'io.modelcontextprotocol/clientInfo',
-  logLevel: 'io.modelcontextprotocol/logLevel',
-  serverInfo: 'io.modelcontextprotocol/serverInfo',
-  subscriptionId: 'io.modelcontextprotocol/subscriptionId',
-} as const;
-
-export const MODERN_REVISIONS = ['2026-07-28'] as const;
-
-export const MODERN_CODES = {
-  headerMismatch: -32020,
-  missingCapability: -32021,
-  unsupportedVersion: -32022,
-} as const;
-
-export interface ModernEnvelope {
-  readonly protocolVersion: string;
-  readonly clientCapabilities: Record<string, unknown>;
-  readonly clientInfo: Record<string, unknown> | undefined;
-  readonly logLevel: string | undefined;
-  /** The request's Mcp-Param-* headers (lower-case names), checked against the tool schema later. */
-  readonly paramHeaders: Readonly<Record<string, string>>;
-}
 
 /** Which `params` field each method's Mcp-Name header mirrors. */
 const NAME_SOURCE: Readonly<Record<string, string>> = {
@@ -50,9 +26,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function mismatch(message: string): never {
-  throw new GatewayError(400, 'header_mismatch', `the request headers and body disagree: ${message}`, {
-    rpcCode: MODERN_CODES.headerMismatch,
-  });
+  throw new GatewayError('header_mismatch', `the request headers and body disagree: ${message}`);
 }
 
 /** A header value as the client sent it, decoding the `=?base64?…?=` sentinel for non-ASCII values. */
@@ -94,7 +68,6 @@ export function checkModernRequest(ctx: RequestContext): void {
   if (claimed.every((v) => v === undefined)) {
     if (versionHeader !== undefined && isModernVersionString(versionHeader)) {
       throw new GatewayError(
-        400,
         'invalid_request',
         `MCP-Protocol-Version ${versionHeader} requires the per-request _meta envelope (${META.protocolVersion})`,
         {
@@ -106,7 +79,6 @@ export function checkModernRequest(ctx: RequestContext): void {
   }
   if (ctx.isBatch) {
     throw new GatewayError(
-      400,
       'batch_not_supported',
       'batches may not contain 2026-07-28 requests — send one message per POST',
     );
@@ -117,15 +89,15 @@ export function checkModernRequest(ctx: RequestContext): void {
     mismatch(`MCP-Protocol-Version is ${versionHeader} but the body claims ${version}`);
   }
   if (!(MODERN_REVISIONS as readonly string[]).includes(version)) {
-    throw new GatewayError(400, 'unsupported_protocol_version', `unsupported protocol version ${version}`, {
-      rpcCode: MODERN_CODES.unsupportedVersion,
+    throw new GatewayError('unsupported_protocol_version', `unsupported protocol version ${version}`, {
+      rpcCode: RPC.unsupportedVersion,
       data: { supported: [...MODERN_REVISIONS], requested: version },
     });
   }
   const meta = message.params._meta as Record<string, unknown>;
   const capabilities = meta[META.clientCapabilities];
   if (!isObject(capabilities)) {
-    throw new GatewayError(400, 'invalid_request', `the _meta envelope lacks ${META.clientCapabilities}`, {
+    throw new GatewayError('invalid_request', `the _meta envelope lacks ${META.clientCapabilities}`, {
       rpcCode: -32602,
     });
   }

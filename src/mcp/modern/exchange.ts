@@ -4,7 +4,7 @@
  * before the answer is the client's cancellation.
  */
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcMessage, JsonRpcResponse } from '../jsonrpc.js';
+import type { JsonRpcMessage, JsonRpcResponse } from '../../core/jsonrpc.js';
 import { SseStream } from '../sse.js';
 
 export class ModernExchange {

@@ -14,10 +14,7 @@
  * call in flight on this principal's session (never to another principal's: sessions are theirs).
  */
 import { randomBytes } from 'node:crypto';
-import type { Principal } from '../../auth/principal.js';
-import { GatewayError, type RequestId, rpcError, toGatewayError } from '../../http/errors.js';
-import type { Logger } from '../../log/logger.js';
-import type { Gatekeeper } from '../../policy/gatekeeper.js';
+import { GatewayError, type RequestId, toGatewayError } from '../../core/errors.js';
 import {
   idKey,
   isRequest,
@@ -26,11 +23,15 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
   type Params,
-} from '../jsonrpc.js';
+} from '../../core/jsonrpc.js';
+import type { Principal } from '../../core/principal.js';
+import { rpcError } from '../../core/render.js';
+import { META, MODERN_REVISIONS, type ModernEnvelope } from '../../core/revisions.js';
+import type { Logger } from '../../log/logger.js';
+import type { Gatekeeper } from '../../policy/gatekeeper.js';
 import type { UpstreamCall, UpstreamLink } from '../upstream-link.js';
 import type { ModernBackend } from './backend.js';
 import { BackendBase } from './backend-base.js';
-import { META, MODERN_REVISIONS, type ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
 import { checkMirrored } from './param-headers.js';
 import type { RequestStateCodec } from './request-state.js';
@@ -129,7 +130,6 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     const answer = await response;
     if (!('result' in answer)) {
       throw new GatewayError(
-        502,
         'upstream_unavailable',
         `upstream '${this.upstream}' refused to initialize: ${answer.error.message}`,
       );
@@ -179,7 +179,6 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     if (typeof state === 'string') return this.resume(request, state, envelope, exchange, principal);
     if (request.params?.inputResponses !== undefined) {
       throw new GatewayError(
-        400,
         'invalid_request_state',
         'inputResponses were sent without the requestState they answer',
         {
@@ -279,7 +278,6 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     const call = this.parked.get(claims.call);
     if (!call || call.method !== request.method) {
       throw new GatewayError(
-        400,
         'invalid_request_state',
         'requestState is not valid: it was already used or its call has ended — start the request again without it',
         {
@@ -536,7 +534,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
 
   private requireIdentity(): UpstreamIdentity {
     if (!this.identity)
-      throw new GatewayError(502, 'upstream_unavailable', `upstream '${this.upstream}' is not initialized`);
+      throw new GatewayError('upstream_unavailable', `upstream '${this.upstream}' is not initialized`);
     return this.identity;
   }
 

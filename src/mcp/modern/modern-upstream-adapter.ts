@@ -9,13 +9,19 @@
  *   upstream's `requestState` echoed untouched;
  * - 2026-only result fields are removed before the 2025 client sees them.
  */
+
+import type {
+  JsonRpcNotification,
+  JsonRpcRequest,
+  JsonRpcResponse,
+  Params,
+  RequestId,
+} from '../../core/jsonrpc.js';
+import { META, MODERN_REVISIONS, SESSION_REVISIONS } from '../../core/revisions.js';
 import type { Logger } from '../../log/logger.js';
 import { ToolCatalog } from '../../policy/catalog.js';
 import type { SendOptions } from '../../upstream/connection.js';
-import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, Params, RequestId } from '../jsonrpc.js';
-import { SESSION_REVISIONS } from '../protocol-version.js';
 import type { SessionUpstream, UpstreamCall, UpstreamLink } from '../upstream-link.js';
-import { META, MODERN_REVISIONS } from './envelope.js';
 import { deriveHeaders } from './param-headers.js';
 
 /** The SDK's own bridge allows 8 rounds; a server that keeps asking is refused after that. */

@@ -4,9 +4,9 @@
  * mirrored agrees with the body, and it forwards to the upstream only the headers the tool's schema
  * declares — derived from the (checked) body, never copied from the client.
  */
-import { GatewayError } from '../../http/errors.js';
-import type { Params } from '../jsonrpc.js';
-import { decodeHeaderValue, MODERN_CODES } from './envelope.js';
+import { GatewayError } from '../../core/errors.js';
+import type { Params } from '../../core/jsonrpc.js';
+import { decodeHeaderValue } from './envelope.js';
 
 /** RFC 9110 token characters. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -81,10 +81,8 @@ export function checkMirrored(
     const header = sent[param.header];
     if (header === undefined || !sameValue(header, value)) {
       throw new GatewayError(
-        400,
         'header_mismatch',
         `the request headers and body disagree: ${param.header} is ${header ?? '(missing)'} but the argument ${param.path.join('.')} is ${JSON.stringify(value)}`,
-        { rpcCode: MODERN_CODES.headerMismatch },
       );
     }
   }

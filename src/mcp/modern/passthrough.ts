@@ -6,10 +6,7 @@
  * bounded ttl) and the subscription ids of listen streams (the upstream knows the link's ids).
  */
 
-import type { Principal } from '../../auth/principal.js';
-import { rpcError, toGatewayError } from '../../http/errors.js';
-import type { Logger } from '../../log/logger.js';
-import type { Gatekeeper } from '../../policy/gatekeeper.js';
+import { toGatewayError } from '../../core/errors.js';
 import {
   idKey,
   isRequest,
@@ -18,11 +15,15 @@ import {
   type JsonRpcResponse,
   type Params,
   type RequestId,
-} from '../jsonrpc.js';
+} from '../../core/jsonrpc.js';
+import type { Principal } from '../../core/principal.js';
+import { rpcError } from '../../core/render.js';
+import { META, MODERN_REVISIONS, type ModernEnvelope } from '../../core/revisions.js';
+import type { Logger } from '../../log/logger.js';
+import type { Gatekeeper } from '../../policy/gatekeeper.js';
 import type { UpstreamLink } from '../upstream-link.js';
 import type { ModernBackend } from './backend.js';
 import { BackendBase } from './backend-base.js';
-import { META, MODERN_REVISIONS, type ModernEnvelope } from './envelope.js';
 import type { ModernExchange } from './exchange.js';
 import { checkMirrored, deriveHeaders } from './param-headers.js';
 import { type CachePolicy, completeResult, httpStatusFor } from './results.js';

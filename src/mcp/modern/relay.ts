@@ -4,12 +4,13 @@
  * Methods the revision removed are refused with 404 -32601 as it requires.
  */
 
-import type { Principal } from '../../auth/principal.js';
+import { GatewayError } from '../../core/errors.js';
+import { isNotification, isResponse, type JsonRpcRequest } from '../../core/jsonrpc.js';
+import type { Principal } from '../../core/principal.js';
+import { rpcError } from '../../core/render.js';
 import type { RequestContext } from '../../http/context.js';
-import { GatewayError, rpcError } from '../../http/errors.js';
 import { resourceMetadataUrl } from '../../http/resource-url.js';
 import { canStepUp } from '../../policy/gatekeeper.js';
-import { isNotification, isResponse, type JsonRpcRequest } from '../jsonrpc.js';
 import type { SessionRegistry } from '../session-registry.js';
 import type { ModernBackend } from './backend.js';
 import { ModernExchange } from './exchange.js';
@@ -55,10 +56,9 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
     const envelope = ctx.modern;
     const principal = ctx.principal;
     if (!message || !envelope || !principal)
-      throw new GatewayError(500, 'internal_error', 'modern relay without a checked request');
+      throw new GatewayError('internal_error', 'modern relay without a checked request');
     if (isResponse(message)) {
       throw new GatewayError(
-        400,
         'invalid_request',
         'a 2026-07-28 client sends no JSON-RPC responses — answer input requests by retrying with inputResponses',
       );
@@ -76,7 +76,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
     }
     const request = message as JsonRpcRequest;
     if (REMOVED.has(request.method)) {
-      throw new GatewayError(404, 'method_not_found', `${request.method} is not part of MCP 2026-07-28`, {
+      throw new GatewayError('method_not_found', `${request.method} is not part of MCP 2026-07-28`, {
         rpcCode: -32601,
       });
     }
@@ -90,7 +90,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
     if (refusal) {
       // 2026-07-28 retired the -32000..-32019 range: the 403 carries the code the in-band path would.
       if (canStepUp(principal)) {
-        throw new GatewayError(refusal.status, refusal.code, refusal.message, {
+        throw new GatewayError(refusal.code, refusal.message, {
           rpcCode: modernError({ code: refusal.rpcCode, message: refusal.message }).code,
           headers: refusal.headers,
           ...(refusal.data ? { data: refusal.data } : {}),

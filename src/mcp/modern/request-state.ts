@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
-import { GatewayError } from '../../http/errors.js';
+import { GatewayError } from '../../core/errors.js';
 
 export interface StateClaims {
   /** The parked call this state resumes. */
@@ -20,7 +20,6 @@ const AUDIENCE = 'portcullis:request-state';
 
 function refused(why: string): GatewayError {
   return new GatewayError(
-    400,
     'invalid_request_state',
     `requestState is not valid: ${why} — start the request again without it`,
     {

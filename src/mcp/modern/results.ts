@@ -3,7 +3,7 @@
  * every result, `ttlMs`/`cacheScope` on cacheable ones, no 2025-only fields, and error codes the
  * revision allows.
  */
-import type { JsonRpcErrorObject, Params } from '../jsonrpc.js';
+import type { JsonRpcErrorObject, Params } from '../../core/jsonrpc.js';
 import { declaredParams } from './param-headers.js';
 
 /** Results a client or intermediary may cache (2026-07-28 CacheableResult). */

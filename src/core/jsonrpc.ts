@@ -3,9 +3,9 @@
  * acts on it. Hand-written rather than a schema library: it runs on every message, and each refusal
  * must say exactly what is wrong with which message.
  */
-import { GatewayError, type RequestId, RPC } from '../http/errors.js';
+import { GatewayError, type RequestId, RPC } from './errors.js';
 
-export type { RequestId } from '../http/errors.js';
+export type { RequestId } from './errors.js';
 export type Params = Record<string, unknown>;
 
 export interface JsonRpcRequest {
@@ -44,7 +44,7 @@ export const isResponse = (m: JsonRpcMessage): m is JsonRpcResponse => !('method
 const MAX_METHOD_LENGTH = 256;
 
 function invalid(message: string): never {
-  throw new GatewayError(400, 'invalid_request', message, { rpcCode: RPC.invalidRequest });
+  throw new GatewayError('invalid_request', message, { rpcCode: RPC.invalidRequest });
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -117,20 +117,15 @@ export interface ParsedBody {
 /** Decodes a POST body into messages, enforcing depth and batch limits. */
 export function parseBody(text: string, limits: { maxJsonDepth: number; maxBatch: number }): ParsedBody {
   if (jsonDepthExceeds(text, limits.maxJsonDepth)) {
-    throw new GatewayError(
-      400,
-      'json_too_deep',
-      `the JSON body nests deeper than ${limits.maxJsonDepth} levels`,
-      {
-        rpcCode: RPC.invalidRequest,
-      },
-    );
+    throw new GatewayError('json_too_deep', `the JSON body nests deeper than ${limits.maxJsonDepth} levels`, {
+      rpcCode: RPC.invalidRequest,
+    });
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new GatewayError(400, 'parse_error', `the body is not valid JSON: ${(err as Error).message}`, {
+    throw new GatewayError('parse_error', `the body is not valid JSON: ${(err as Error).message}`, {
       rpcCode: RPC.parseError,
     });
   }
@@ -138,7 +133,6 @@ export function parseBody(text: string, limits: { maxJsonDepth: number; maxBatch
   if (value.length === 0) invalid('the batch is empty');
   if (value.length > limits.maxBatch) {
     throw new GatewayError(
-      400,
       'batch_too_large',
       `the batch has ${value.length} messages; at most ${limits.maxBatch} are allowed`,
       {
@@ -153,7 +147,6 @@ export function parseBody(text: string, limits: { maxJsonDepth: number; maxBatch
     const key = idKey(request.id);
     if (seen.has(key)) {
       throw new GatewayError(
-        400,
         'duplicate_request_id',
         `the batch uses request id ${JSON.stringify(request.id)} twice — give every request its own id`,
       );
