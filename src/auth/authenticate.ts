@@ -10,9 +10,9 @@
 import { GatewayError } from '../core/errors.js';
 import type { Principal } from '../core/principal.js';
 import { challenge } from '../core/render.js';
-import type { RequestContext } from '../http/context.js';
 import { resourceMetadataUrl, resourceUrl } from '../http/resource-url.js';
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
+import type { RequestContext } from '../pipeline/context.js';
 import type { ApiKeys } from './api-keys.js';
 import { AuthError } from './auth-error.js';
 import type { BasicUsers } from './basic.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
-import { startGateway } from '../gateway.js';
+import { startGateway } from '../gateway/start.js';
 import { createLogger } from '../log/logger.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 

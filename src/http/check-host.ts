@@ -5,7 +5,7 @@
 
 import { GatewayError } from '../core/errors.js';
 import { isLoopbackHost } from '../net/loopback.js';
-import type { RequestContext } from './context.js';
+import type { RequestContext } from '../pipeline/context.js';
 
 export interface HostCheckOptions {
   readonly listenHost: string;

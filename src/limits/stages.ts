@@ -6,7 +6,7 @@
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { isRequest } from '../core/jsonrpc.js';
-import type { RequestContext } from '../http/context.js';
+import type { RequestContext } from '../pipeline/context.js';
 import { ConcurrencyGate } from './concurrency.js';
 import type { Consumed, Limiter, RateLimiters } from './rate-limiters.js';
 

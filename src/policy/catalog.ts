@@ -5,7 +5,7 @@
  * notifications/tools/list_changed. A tool the upstream does not list is unknown — and denied.
  */
 import type { Params } from '../core/jsonrpc.js';
-import { type DeclaredParam, declaredParams } from '../mcp/modern/param-headers.js';
+import { type DeclaredParam, declaredParams } from '../relay/modern/param-headers.js';
 
 export type ListPage = (cursor: string | undefined) => Promise<Params>;
 

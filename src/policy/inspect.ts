@@ -5,8 +5,8 @@
 
 import type { Params } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
-import { gatewayEnvelope } from '../mcp/modern/envelope.js';
-import { UpstreamLink } from '../mcp/upstream-link.js';
+import { gatewayEnvelope } from '../relay/modern/envelope.js';
+import { UpstreamLink } from '../relay/upstream-link.js';
 import type { Connector } from '../upstream/connection.js';
 
 export interface UpstreamOffer {

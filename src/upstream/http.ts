@@ -23,7 +23,7 @@ import { createParser } from 'eventsource-parser';
 import type { UpstreamConfig } from '../config/schema.js';
 import { type JsonRpcMessage, toMessage } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
-import { encodeParamValue } from '../mcp/modern/param-headers.js';
+import { encodeParamValue } from '../relay/modern/param-headers.js';
 import type { SendOptions, UpstreamConnection } from './connection.js';
 import { redactUrl } from './redact-url.js';
 

@@ -10,7 +10,7 @@ import { authenticate } from '../../src/auth/authenticate.js';
 import { hashPassword, verifyPassword } from '../../src/auth/passwords.js';
 import { setupAuthentication } from '../../src/auth/setup.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { RequestContext } from '../../src/http/context.js';
+import type { RequestContext } from '../../src/pipeline/context.js';
 import {
   type AuthGateway,
   assertAuthenticated,

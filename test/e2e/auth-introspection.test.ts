@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { authenticate } from '../../src/auth/authenticate.js';
 import { setupAuthentication } from '../../src/auth/setup.js';
 import { parseConfig } from '../../src/config/load.js';
-import type { RequestContext } from '../../src/http/context.js';
+import type { RequestContext } from '../../src/pipeline/context.js';
 import {
   type AuthGateway,
   assertAuthenticated,

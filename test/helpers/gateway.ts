@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
-import { type GatewayTestHooks, startGateway } from '../../src/gateway.js';
+import { type GatewayTestHooks, startGateway } from '../../src/gateway/start.js';
 import { createLogger } from '../../src/log/logger.js';
 import { captureGateway, captureSecrets } from './capture.js';
 

@@ -5,7 +5,7 @@ import { AuthError } from '../../src/auth/auth-error.js';
 import { ANONYMOUS, type Authenticators, authenticate } from '../../src/auth/authenticate.js';
 import { readCredential } from '../../src/auth/credentials.js';
 import { GatewayError } from '../../src/core/errors.js';
-import type { RequestContext } from '../../src/http/context.js';
+import type { RequestContext } from '../../src/pipeline/context.js';
 
 const KEY = `pcl_${'A'.repeat(20)}b-_${'9'.repeat(20)}`;
 

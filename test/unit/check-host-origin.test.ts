@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { GatewayError } from '../../src/core/errors.js';
 import { hostCheck } from '../../src/http/check-host.js';
 import { originCheck } from '../../src/http/check-origin.js';
-import type { RequestContext } from '../../src/http/context.js';
+import type { RequestContext } from '../../src/pipeline/context.js';
 
 /** A context carrying only the request headers these stages read. */
 function ctx(headers: Record<string, string | undefined>): RequestContext {

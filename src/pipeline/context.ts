@@ -4,8 +4,8 @@ import type { RequestAudit } from '../audit/request-audit.js';
 import type { JsonRpcMessage } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import type { ModernEnvelope } from '../core/revisions.js';
+import type { Endpoint } from '../http/routes.js';
 import type { SpanHandle } from '../observability/tracing.js';
-import type { Endpoint } from './routes.js';
 
 export interface RequestContext {
   readonly req: IncomingMessage;

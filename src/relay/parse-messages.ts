@@ -1,8 +1,8 @@
 /** Reads a POST body within the size cap and decodes it into checked JSON-RPC messages. */
 
 import { parseBody } from '../core/jsonrpc.js';
-import type { RequestContext } from '../http/context.js';
 import { readBody } from '../http/read-body.js';
+import type { RequestContext } from '../pipeline/context.js';
 
 export interface ParseLimits {
   readonly maxBody: number;

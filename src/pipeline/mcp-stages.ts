@@ -9,17 +9,17 @@
  * The body is read (size- and depth-capped) before authentication because a 2026-07-28 request whose
  * headers disagree with its body must be refused before any other stage runs.
  */
-import { type Authenticators, authenticate } from './auth/authenticate.js';
-import type { Config } from './config/schema.js';
-import { hostCheck } from './http/check-host.js';
-import { originCheck } from './http/check-origin.js';
-import type { RequestContext } from './http/context.js';
-import type { LimitStages } from './limits/stages.js';
-import { checkRequestShape } from './mcp/check-request.js';
-import { checkModernRequest } from './mcp/modern/envelope.js';
-import { parseMessages } from './mcp/parse-messages.js';
-import { checkProtocolVersion } from './mcp/protocol-version.js';
-import { type RelayOptions, relay } from './mcp/streamable-http.js';
+import { type Authenticators, authenticate } from '../auth/authenticate.js';
+import type { Config } from '../config/schema.js';
+import { hostCheck } from '../http/check-host.js';
+import { originCheck } from '../http/check-origin.js';
+import type { LimitStages } from '../limits/stages.js';
+import { checkRequestShape } from '../relay/check-request.js';
+import { checkModernRequest } from '../relay/modern/envelope.js';
+import { parseMessages } from '../relay/parse-messages.js';
+import { checkProtocolVersion } from '../relay/protocol-version.js';
+import { type RelayOptions, relay } from '../relay/streamable-http.js';
+import type { RequestContext } from './context.js';
 
 export type Stage = (ctx: RequestContext) => void | Promise<void>;
 

@@ -10,7 +10,7 @@
 import { GatewayError, RPC } from '../../core/errors.js';
 import { isRequest, type JsonRpcMessage, type Params } from '../../core/jsonrpc.js';
 import { META, MODERN_REVISIONS } from '../../core/revisions.js';
-import type { RequestContext } from '../../http/context.js';
+import type { RequestContext } from '../../pipeline/context.js';
 
 /** Which `params` field each method's Mcp-Name header mirrors. */
 const NAME_SOURCE: Readonly<Record<string, string>> = {

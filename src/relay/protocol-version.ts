@@ -2,7 +2,7 @@
 
 import { GatewayError } from '../core/errors.js';
 import { HEADERLESS_REVISION, isSupportedRevision, SESSION_REVISIONS } from '../core/revisions.js';
-import type { RequestContext } from '../http/context.js';
+import type { RequestContext } from '../pipeline/context.js';
 
 /** Reads and checks MCP-Protocol-Version; an unsupported value is a 400 (MCP transports). */
 export function checkProtocolVersion(ctx: RequestContext): void {

@@ -4,7 +4,7 @@
  */
 
 import { GatewayError } from '../core/errors.js';
-import type { RequestContext } from '../http/context.js';
+import type { RequestContext } from '../pipeline/context.js';
 
 export function checkRequestShape(ctx: RequestContext): void {
   const { method, headers } = ctx.req;
