@@ -296,6 +296,23 @@ export interface OAuthRevokedEvent extends EventBase<'oauth.revoked'> {
   readonly clientId: string;
 }
 
+/**
+ * The gateway ended a session on its own: idle past limits.sessionIdleTimeout, evicted (the least
+ * recently used idle one) to admit a new session at a cap, or closed by an operator.
+ */
+export interface SessionClosedEvent extends EventBase<'session.closed'> {
+  readonly reason: 'idle' | 'evicted' | 'admin' | 'deleted' | 'shutdown';
+  /** The session's public handle (`portcullis sessions list`), never its Mcp-Session-Id. */
+  readonly session: string;
+  readonly kind: 'session' | 'stateless';
+  readonly principal: AuditPrincipal;
+  readonly upstream: string;
+  readonly ageMs: number;
+  readonly idleMs: number;
+  /** Who closed it, for reason `admin`. */
+  readonly actor?: AuditPrincipal;
+}
+
 export type AuditEvent =
   | GatewayStartEvent
   | GatewayStopEvent
@@ -311,7 +328,8 @@ export type AuditEvent =
   | OAuthConsentEvent
   | OAuthTokenEvent
   | OAuthRefusedEvent
-  | OAuthRevokedEvent;
+  | OAuthRevokedEvent
+  | SessionClosedEvent;
 
 export type AuditEventType = AuditEvent['type'];
 
@@ -331,6 +349,7 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'oauth.token',
   'oauth.refused',
   'oauth.revoked',
+  'session.closed',
 ];
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -397,6 +416,14 @@ export function auditColumns(event: AuditEvent): AuditColumns {
         upstream: null,
         tool: null,
         outcome: 'allowed',
+      };
+    case 'session.closed':
+      return {
+        principal: event.principal.id,
+        principalName: event.principal.name,
+        upstream: event.upstream,
+        tool: null,
+        outcome: null,
       };
     case 'oauth.refused':
       return { principal: null, principalName: null, upstream: null, tool: null, outcome: 'denied' };

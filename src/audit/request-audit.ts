@@ -71,11 +71,11 @@ export class RequestAudit implements VerdictRecorder {
   constructor(
     private readonly services: AuditServices,
     private readonly ctx: AuditedRequest,
-  ) {
-    // An answer that never came (the client went away, the gateway closed) still gets its event.
-    ctx.res.once('close', () => {
-      this.settleAll('cancelled');
-    });
+  ) {}
+
+  /** The request is over: an answer that never came (the client went away) still gets its event. */
+  ended(): void {
+    this.settleAll('cancelled');
   }
 
   authenticated(principal: Principal): void {

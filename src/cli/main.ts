@@ -7,6 +7,7 @@ import { registerClients } from './clients.js';
 import { registerConsents } from './consents.js';
 import { registerKeys } from './keys.js';
 import { registerPolicy } from './policy.js';
+import { registerSessions } from './sessions.js';
 import { registerStart } from './start.js';
 import { registerUsers } from './users.js';
 
@@ -24,5 +25,6 @@ registerUsers(program);
 registerAudit(program);
 registerClients(program);
 registerConsents(program);
+registerSessions(program);
 
 await program.parseAsync(process.argv);

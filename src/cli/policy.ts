@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { ApiKeys } from '../auth/api-keys.js';
 import type { UpstreamConfig } from '../config/schema.js';
-import { connectorFor } from '../gateway/start.js';
+import { connectorFor } from '../gateway/channels.js';
 import { createLogger } from '../log/logger.js';
 import { explainUpstream, formatExplained } from '../policy/explain.js';
 import { inspectUpstream } from '../policy/inspect.js';

@@ -2,24 +2,29 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { type AuditServices, RequestAudit } from '../audit/request-audit.js';
 import { GatewayError, toGatewayError } from '../core/errors.js';
 import { sendError, sendGatewayErrorAsOAuth, sendJson } from '../core/render.js';
 import type { Logger } from '../log/logger.js';
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import type { ReadinessReport } from '../observability/readiness.js';
-import type { Tracing } from '../observability/tracing.js';
 import type { RequestContext } from '../pipeline/context.js';
-import { runPipeline, type Stage } from '../pipeline/mcp-stages.js';
 import { clientAddressResolver } from './client-address.js';
 import { cors } from './cors.js';
 import { PRM_PREFIX } from './resource-url.js';
 import { resolveEndpoint } from './routes.js';
 import { HSTS, SECURITY_HEADERS, setSecurityHeaders } from './security-headers.js';
 
+/** Where the admin API lives (src/http/admin-api.ts): the same port, its own pipeline. */
+export const ADMIN_PREFIX = '/admin/';
+/** The admin API's name where an upstream's would be (audit events, metrics). */
+export const ADMIN_ENDPOINT = '(admin)';
+
 export interface FrontDoorOptions {
   readonly upstreams: readonly string[];
-  readonly stages: readonly Stage[];
+  /** The MCP pipeline (src/pipeline/mcp-stages.ts). */
+  readonly mcp: (ctx: RequestContext) => Promise<void>;
+  /** The admin API's pipeline. */
+  readonly admin: (ctx: RequestContext) => Promise<void>;
   readonly readiness: () => Promise<ReadinessReport>;
   /** RFC 9728 metadata of the endpoint at `path`. */
   readonly resourceMetadata: (path: string, upstream: string) => object;
@@ -27,12 +32,8 @@ export interface FrontDoorOptions {
   readonly allowedOrigins: readonly string[];
   readonly publicUrl: URL;
   readonly logger: Logger;
-  /** Where requests' audit events and metrics go; without it, none are recorded. */
-  readonly audit?: AuditServices;
   /** Serves GET /metrics (Prometheus), when metrics are on. */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Traces requests (OpenTelemetry), when tracing.endpoint is set. */
-  readonly tracing?: Tracing;
   /** The gateway's own OAuth authorization server, and the per-IP limit its endpoints share. */
   readonly oauth?: {
     readonly server: AuthorizationServer;
@@ -68,9 +69,9 @@ export function createHttpServer(options: ServerOptions): Server {
   return createHttpsServer({ ...timeouts, ...options.tls, minVersion: 'TLSv1.2' });
 }
 
-/** Serves `server`'s requests; attached once the listener's port is known (publicUrl may depend on it). */
-export function attachFrontDoor(server: Server, options: FrontDoorOptions): void {
-  const { upstreams, stages, logger } = options;
+/** The front door: routes each request and renders every refusal with the one renderer. */
+export function frontDoor(options: FrontDoorOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { upstreams, logger } = options;
   const clientAddress = clientAddressResolver(options.trustedProxies);
   const corsPolicy = cors(options.allowedOrigins);
 
@@ -81,7 +82,7 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       error.message,
     );
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  return (req, res) => {
     const requestId = randomUUID();
     setSecurityHeaders(res);
     res.setHeader('x-request-id', requestId);
@@ -118,7 +119,9 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
         });
       return;
     }
-    const endpoint = resolveEndpoint(pathname, upstreams);
+    const endpoint = pathname.startsWith(ADMIN_PREFIX)
+      ? { upstream: ADMIN_ENDPOINT, path: ADMIN_PREFIX }
+      : resolveEndpoint(pathname, upstreams);
     if (!endpoint) {
       const paths = upstreams.map((u) => `/servers/${u}/mcp`);
       const hint = (upstreams.length === 1 ? ['/mcp', ...paths] : paths).join(', ');
@@ -138,28 +141,9 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
       secure,
       startedAt: performance.now(),
     };
-    if (options.tracing?.enabled) {
-      const span = options.tracing.startRequestSpan({
-        method: req.method ?? 'GET',
-        route: endpoint.path,
-        requestId,
-        clientIp: ip,
-        upstream: endpoint.upstream,
-      });
-      ctx.span = span;
-      // 'close', not 'finish': a client that went away still ends its span.
-      res.once('close', () => span.end(res.statusCode));
-    }
-    const { audit } = options;
-    if (audit) ctx.audit = new RequestAudit(audit, ctx);
-    if (audit?.metrics) {
-      const metrics = audit.metrics;
-      res.once('finish', () => metrics.countRequest(endpoint.upstream, req.method, res.statusCode));
-    }
-    runPipeline(stages, ctx).catch((err: unknown) => {
+    const pipeline = endpoint.path === ADMIN_PREFIX ? options.admin : options.mcp;
+    pipeline(ctx).catch((err: unknown) => {
       const error = toGatewayError(err);
-      ctx.audit?.failed(error);
-      ctx.span?.end(error.status, error.code);
       logRefusal(error, requestId, req.method, pathname);
       try {
         if (error.status === 413) res.setHeader('connection', 'close');
@@ -171,10 +155,15 @@ export function attachFrontDoor(server: Server, options: FrontDoorOptions): void
         res.destroy();
       }
     });
-  });
+  };
+}
 
+/**
+ * Answers malformed HTTP (which never reaches a handler) with the headers every response has.
+ * Attached when the server is made, so it covers the whole life of the port.
+ */
+export function answerClientErrors(server: Server, logger: Logger): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Malformed HTTP never reaches a handler; answer it with the same headers every response has.
     const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
     const headers = [
       ...SECURITY_HEADERS,

@@ -6,7 +6,8 @@
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
 import { isRequest } from '../core/jsonrpc.js';
-import type { RequestContext } from '../pipeline/context.js';
+import type { Stage } from '../pipeline/compose.js';
+import type { AuthenticatedContext, RequestContext } from '../pipeline/context.js';
 import { ConcurrencyGate } from './concurrency.js';
 import type { Consumed, Limiter, RateLimiters } from './rate-limiters.js';
 
@@ -14,9 +15,10 @@ export interface LimitStages {
   readonly perIp: (ctx: RequestContext) => Promise<void>;
   /** The same per-IP budget, for endpoints outside the MCP pipeline (the OAuth endpoints). */
   readonly ip: (clientIp: string) => Promise<void>;
-  readonly perPrincipal: (ctx: RequestContext) => Promise<void>;
-  readonly perTool: (ctx: RequestContext) => Promise<void>;
-  readonly concurrency: (ctx: RequestContext) => Promise<void>;
+  readonly perPrincipal: (ctx: AuthenticatedContext) => Promise<void>;
+  readonly perTool: (ctx: AuthenticatedContext) => Promise<void>;
+  /** Holds a slot per request of the POST until its HTTP answer is done. */
+  readonly concurrency: Stage<AuthenticatedContext>;
 }
 
 function refused(budget: string, limiter: Limiter, result: Consumed, what: string): GatewayError {
@@ -55,14 +57,13 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
     ip,
 
     async perPrincipal(ctx) {
-      if (!ctx.principal) return;
       const result = await perPrincipal.consume(ctx.principal.id);
       if (result.allowed) return;
       throw refused('principal', perPrincipal, result, 'for this caller');
     },
 
     async perTool(ctx) {
-      if (!ctx.principal || perTool.size === 0) return;
+      if (perTool.size === 0) return;
       for (const message of ctx.messages ?? []) {
         if (!isRequest(message) || message.method !== 'tools/call') continue;
         const tool = `${ctx.endpoint.upstream}.${String(message.params?.name)}`;
@@ -74,12 +75,10 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
       }
     },
 
-    /** Holds a slot per request of the POST until its HTTP answer is done. */
-    async concurrency(ctx) {
+    async concurrency(ctx, next) {
       const count = (ctx.messages ?? []).filter(
         (m) => isRequest(m) && m.method !== 'subscriptions/listen',
       ).length;
-      if (!ctx.principal || count === 0) return;
       const releases: (() => void)[] = [];
       const releaseAll = () => {
         for (const release of releases.splice(0)) release();
@@ -98,7 +97,11 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
           );
         }
       }
-      ctx.res.once('close', releaseAll);
+      try {
+        await next();
+      } finally {
+        releaseAll();
+      }
     },
   };
 }

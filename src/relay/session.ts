@@ -70,7 +70,7 @@ interface InFlight {
 }
 
 export interface SessionOptions {
-  readonly principalId: string;
+  readonly principal: Principal;
   readonly link: SessionUpstream;
   /** The policy for this session's principal and upstream. */
   readonly gatekeeper: Gatekeeper;
@@ -81,9 +81,10 @@ export interface SessionOptions {
 
 export class Session {
   readonly id = newSessionId();
-  readonly principalId: string;
+  readonly kind = 'session' as const;
+  readonly principal: Principal;
   protocolVersion: string | undefined;
-  private lastActivity = Date.now();
+  lastActivity = Date.now();
   private readonly link: SessionUpstream;
   readonly gatekeeper: Gatekeeper;
   private readonly maxStreams: number;
@@ -99,7 +100,7 @@ export class Session {
   private closed = false;
 
   constructor(options: SessionOptions) {
-    this.principalId = options.principalId;
+    this.principal = options.principal;
     this.link = options.link;
     this.gatekeeper = options.gatekeeper;
     this.maxStreams = options.maxStreams;
@@ -111,14 +112,19 @@ export class Session {
     return this.link.name;
   }
 
-  /** Idle: nothing in flight, no open stream, no request for `timeoutMs`. */
-  isIdle(now: number, timeoutMs: number): boolean {
-    return (
-      this.inFlight.size === 0 &&
-      this.exchanges.size === 0 &&
-      !this.getStream?.open &&
-      now - this.lastActivity > timeoutMs
-    );
+  get revision(): string | undefined {
+    return this.protocolVersion;
+  }
+
+  get pid(): number | undefined {
+    return this.link.pid;
+  }
+
+  activity(): { inFlight: number; openStreams: number } {
+    return {
+      inFlight: this.inFlight.size,
+      openStreams: this.exchanges.size + (this.getStream?.open ? 1 : 0),
+    };
   }
 
   /**

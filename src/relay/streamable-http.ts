@@ -9,29 +9,26 @@ import { idKey, isRequest, type JsonRpcMessage, type JsonRpcResponse } from '../
 import type { Principal } from '../core/principal.js';
 import { allowsBatch } from '../core/revisions.js';
 import { resourceMetadataUrl } from '../http/resource-url.js';
-import type { RequestContext } from '../pipeline/context.js';
+import type { AuthenticatedContext } from '../pipeline/context.js';
 import { canStepUp, type Gatekeeper } from '../policy/gatekeeper.js';
 import { methodNotAllowed } from './check-request.js';
+import type { RelaySession } from './relay-session.js';
 import type { Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface RelayOptions {
-  readonly sessions: SessionRegistry<Session>;
+  /** Every session the gateway holds, 2025 and 2026 alike, under one set of caps. */
+  readonly sessions: SessionRegistry<RelaySession>;
   /** Serves 2026-07-28 (stateless) requests. */
-  readonly modern: (ctx: RequestContext) => Promise<void>;
+  readonly modern: (ctx: AuthenticatedContext) => Promise<void>;
   /** Starts a session and its upstream link for `upstream`, owned by `principal`. */
   readonly openSession: (upstream: string, principal: Principal) => Promise<Session>;
-  /** Open sessions allowed per principal and in all. */
-  readonly maxSessions: { readonly perPrincipal: number; readonly total: number };
 }
 
-export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<void> {
+export function relay(options: RelayOptions): (ctx: AuthenticatedContext) => Promise<void> {
   const { sessions, openSession } = options;
-  /** Sessions being opened, per principal and in all: they count against the caps already. */
-  const opening = new Map<string, number>();
-  let openingTotal = 0;
 
-  const existing = (ctx: RequestContext): Session => {
+  const existing = (ctx: AuthenticatedContext): Session => {
     const id = ctx.req.headers['mcp-session-id'];
     if (typeof id !== 'string' || id === '') {
       throw new GatewayError(
@@ -39,8 +36,8 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
         'Mcp-Session-Id header is required — send initialize first to open a session',
       );
     }
-    const session = sessions.get(id, principal(ctx).id);
-    if (!session || session.upstream !== ctx.endpoint.upstream) {
+    const session = sessions.get(id, ctx.principal.id);
+    if (session?.kind !== 'session' || session.upstream !== ctx.endpoint.upstream) {
       throw new GatewayError(
         'session_not_found',
         'session not found or ended — send initialize to open a new session',
@@ -64,34 +61,8 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
               'initialize opens a new session — send it without Mcp-Session-Id',
             );
           }
-          // Each session may hold a child process: bounded per principal and in all, counting the
-          // sessions still opening (an HTTP upstream's initialize takes a round trip).
-          const owner = principal(ctx).id;
-          if (sessions.countFor(owner) + (opening.get(owner) ?? 0) >= options.maxSessions.perPrincipal) {
-            throw new GatewayError(
-              'too_many_sessions',
-              `this caller already has ${options.maxSessions.perPrincipal} open sessions — end one (DELETE) before opening another`,
-            );
-          }
-          if (sessions.size + openingTotal >= options.maxSessions.total) {
-            throw new GatewayError(
-              'gateway_full',
-              'the gateway has reached its session limit — try again later',
-              { retryAfter: 30 },
-            );
-          }
-          opening.set(owner, (opening.get(owner) ?? 0) + 1);
-          openingTotal++;
-          let session: Session;
-          try {
-            session = await openSession(ctx.endpoint.upstream, principal(ctx));
-          } finally {
-            openingTotal--;
-            const left = (opening.get(owner) ?? 1) - 1;
-            if (left > 0) opening.set(owner, left);
-            else opening.delete(owner);
-          }
-          sessions.add(session);
+          const owner = ctx.principal;
+          const session = await sessions.admit(owner, () => openSession(ctx.endpoint.upstream, owner));
           session.post(ctx.res, messages, exchangeOf(ctx));
           return;
         }
@@ -122,22 +93,13 @@ export function relay(options: RelayOptions): (ctx: RequestContext) => Promise<v
 }
 
 /** Who a POST's answers belong to, and the audit trail that watches them go out. */
-function exchangeOf(ctx: RequestContext) {
+function exchangeOf(ctx: AuthenticatedContext) {
   const audit = ctx.audit;
   return {
     requestId: ctx.requestId,
-    principal: principal(ctx),
+    principal: ctx.principal,
     ...(audit ? { observe: (response: JsonRpcResponse) => audit.answered(response) } : {}),
   };
-}
-
-function principal(ctx: RequestContext): Principal {
-  if (!ctx.principal) {
-    throw new GatewayError('internal_error', 'no principal', {
-      detail: 'relay ran before authentication',
-    });
-  }
-  return ctx.principal;
 }
 
 /**
@@ -148,16 +110,16 @@ function principal(ctx: RequestContext): Principal {
 async function refusals(
   gatekeeper: Gatekeeper,
   messages: readonly JsonRpcMessage[],
-  ctx: RequestContext,
+  ctx: AuthenticatedContext,
 ): Promise<Map<string, GatewayError>> {
   const refused = new Map<string, GatewayError>();
   const resourceMetadata = resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path);
   for (const message of messages) {
     if (!isRequest(message)) continue;
-    const refusal = await gatekeeper.refusal(message, principal(ctx), resourceMetadata, ctx.audit);
+    const refusal = await gatekeeper.refusal(message, ctx.principal, resourceMetadata, ctx.audit);
     if (refusal) refused.set(idKey(message.id), refusal);
   }
   const only = messages.length === 1 ? refused.values().next().value : undefined;
-  if (only && canStepUp(principal(ctx))) throw only;
+  if (only && canStepUp(ctx.principal)) throw only;
   return refused;
 }

@@ -41,6 +41,8 @@ export interface UpstreamCall {
 /** What a 2025 client session relays to: the upstream link itself, or an adapter to a 2026 upstream. */
 export interface SessionUpstream {
   readonly name: string;
+  /** The stdio child serving this link now, if it has one. */
+  readonly pid: number | undefined;
   onServerMessage: (message: JsonRpcRequest | JsonRpcNotification) => void;
   /** `options.headers`: extra HTTP headers for an HTTP upstream (X-Request-Id). */
   request(message: JsonRpcRequest, options?: SendOptions): UpstreamCall;
@@ -74,6 +76,10 @@ export class UpstreamLink implements SessionUpstream {
 
   get name(): string {
     return this.options.name;
+  }
+
+  get pid(): number | undefined {
+    return this.connection?.pid;
   }
 
   /** Opens the first connection; rejects with a clear error when the upstream cannot start. */

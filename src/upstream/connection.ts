@@ -2,6 +2,8 @@
 import type { JsonRpcMessage } from '../core/jsonrpc.js';
 
 export interface UpstreamConnection {
+  /** The child process, for a stdio upstream. */
+  readonly pid?: number;
   /** Delivers one message; rejects when the upstream cannot take it. `headers` only apply over HTTP. */
   send(message: JsonRpcMessage, options?: SendOptions): Promise<void>;
   /** Every message the upstream sends. */

@@ -71,6 +71,10 @@ class StdioConnection implements UpstreamConnection {
   private closing = false;
   private exited = false;
 
+  get pid(): number | undefined {
+    return this.exited ? undefined : this.child.pid;
+  }
+
   constructor(
     private readonly child: ChildProcessWithoutNullStreams,
     private readonly log: Logger,

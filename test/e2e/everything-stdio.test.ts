@@ -329,7 +329,7 @@ describe('a client that disconnects', () => {
         await eventually(() => !isAlive(pid), 8000),
         'the abandoned session was reaped and its child ended',
       );
-      assert.ok(gw.logs.some((l) => l.includes('closing idle session')));
+      assert.ok(gw.logs.some((l) => l.includes('"type":"session.closed","reason":"idle"')));
     } finally {
       await gw.close();
     }

@@ -1,21 +1,21 @@
-/** What every ModernBackend shares: its owner, its upstream link, its policy, and idleness. */
+/** What every ModernBackend shares: its owner, its upstream link, its policy, and its activity. */
 
 import type { JsonRpcNotification, JsonRpcRequest } from '../../core/jsonrpc.js';
+import type { Principal } from '../../core/principal.js';
+import { MODERN_REVISIONS } from '../../core/revisions.js';
 import type { Gatekeeper } from '../../policy/gatekeeper.js';
 import type { UpstreamLink } from '../upstream-link.js';
 
 export abstract class BackendBase {
-  readonly principalId: string;
-  readonly gatekeeper: Gatekeeper;
-  protected lastActivity = Date.now();
+  readonly kind = 'stateless' as const;
+  readonly revision: string = MODERN_REVISIONS[0];
+  private lastTouched = Date.now();
 
   constructor(
-    principalId: string,
-    gatekeeper: Gatekeeper,
+    readonly principal: Principal,
+    readonly gatekeeper: Gatekeeper,
     protected readonly link: UpstreamLink,
   ) {
-    this.principalId = principalId;
-    this.gatekeeper = gatekeeper;
     link.onServerMessage = (message) => this.fromUpstream(message);
   }
 
@@ -25,19 +25,28 @@ export abstract class BackendBase {
 
   /** Registry key: one backend per principal and upstream. */
   get id(): string {
-    return `${this.principalId}\0${this.upstream}`;
+    return backendKey(this.principal.id, this.upstream);
   }
 
-  isIdle(now: number, timeoutMs: number): boolean {
-    return !this.busy() && now - this.lastActivity > timeoutMs;
+  get lastActivity(): number {
+    return this.lastTouched;
+  }
+
+  get pid(): number | undefined {
+    return this.link.pid;
   }
 
   protected touch(): void {
-    this.lastActivity = Date.now();
+    this.lastTouched = Date.now();
   }
 
-  /** Calls, parked calls or listen streams still open. */
-  protected abstract busy(): boolean;
+  /** Calls running or parked awaiting input, and open listen streams. */
+  abstract activity(): { readonly inFlight: number; readonly openStreams: number };
 
   protected abstract fromUpstream(message: JsonRpcRequest | JsonRpcNotification): void;
+}
+
+/** The registry id of a principal's backend for one upstream. */
+export function backendKey(principalId: string, upstream: string): string {
+  return `${principalId}\0${upstream}`;
 }

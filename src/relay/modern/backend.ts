@@ -4,10 +4,11 @@ import type { JsonRpcRequest, RequestId } from '../../core/jsonrpc.js';
 import type { Principal } from '../../core/principal.js';
 import type { ModernEnvelope } from '../../core/revisions.js';
 import type { Gatekeeper } from '../../policy/gatekeeper.js';
-import type { Closeable } from '../session-registry.js';
+import type { Registrable } from '../session-registry.js';
 import type { ModernExchange } from './exchange.js';
 
-export interface ModernBackend extends Closeable {
+export interface ModernBackend extends Registrable {
+  readonly kind: 'stateless';
   /** The policy for this backend's upstream; its catalog also serves x-mcp-header checks. */
   readonly gatekeeper: Gatekeeper;
   discover(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void>;

@@ -88,7 +88,7 @@ interface Listener {
 }
 
 export interface BridgeOptions {
-  readonly principalId: string;
+  readonly principal: Principal;
   readonly gatekeeper: Gatekeeper;
   readonly link: UpstreamLink;
   readonly codec: RequestStateCodec;
@@ -108,11 +108,11 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
   private upstreamLogLevel: string | undefined;
 
   constructor(private readonly options: BridgeOptions) {
-    super(options.principalId, options.gatekeeper, options.link);
+    super(options.principal, options.gatekeeper, options.link);
   }
 
-  protected busy(): boolean {
-    return this.running.size > 0 || this.parked.size > 0 || this.listeners.size > 0;
+  activity(): { inFlight: number; openStreams: number } {
+    return { inFlight: this.running.size + this.parked.size, openStreams: this.listeners.size };
   }
 
   /** Initializes the upstream session as a 2025 client that can bridge every server request. */
@@ -274,7 +274,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     exchange: ModernExchange,
     principal: Principal,
   ): Promise<void> {
-    const claims = await this.options.codec.open(state, this.principalId, this.upstream);
+    const claims = await this.options.codec.open(state, this.principal.id, this.upstream);
     const call = this.parked.get(claims.call);
     if (!call || call.method !== request.method) {
       throw new GatewayError(
@@ -482,7 +482,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     call.parkTimer.unref();
     const requestState = await this.options.codec.mint({
       call: call.id,
-      principal: this.principalId,
+      principal: this.principal.id,
       upstream: this.upstream,
     });
     const inputRequests = Object.fromEntries(

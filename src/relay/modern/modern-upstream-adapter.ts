@@ -65,6 +65,10 @@ export class ModernUpstreamAdapter implements SessionUpstream {
     return this.link.name;
   }
 
+  get pid(): number | undefined {
+    return this.link.pid;
+  }
+
   request(message: JsonRpcRequest, options: SendOptions = {}): UpstreamCall {
     const handle = this.nextHandle++;
     return {

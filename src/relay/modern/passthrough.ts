@@ -40,7 +40,7 @@ interface Running {
 }
 
 export interface PassthroughOptions {
-  readonly principalId: string;
+  readonly principal: Principal;
   readonly gatekeeper: Gatekeeper;
   readonly link: UpstreamLink;
   readonly cache: CachePolicy;
@@ -52,11 +52,11 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
   private readonly byProgress = new Map<string, Running>();
   private readonly listeners = new Map<number, { clientId: RequestId; exchange: ModernExchange }>();
   constructor(private readonly options: PassthroughOptions) {
-    super(options.principalId, options.gatekeeper, options.link);
+    super(options.principal, options.gatekeeper, options.link);
   }
 
-  protected busy(): boolean {
-    return this.running.size > 0 || this.listeners.size > 0;
+  activity(): { inFlight: number; openStreams: number } {
+    return { inFlight: this.running.size, openStreams: this.listeners.size };
   }
 
   discover(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {

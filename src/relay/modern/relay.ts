@@ -9,10 +9,12 @@ import { isNotification, isResponse, type JsonRpcRequest } from '../../core/json
 import type { Principal } from '../../core/principal.js';
 import { rpcError } from '../../core/render.js';
 import { resourceMetadataUrl } from '../../http/resource-url.js';
-import type { RequestContext } from '../../pipeline/context.js';
+import type { AuthenticatedContext } from '../../pipeline/context.js';
 import { canStepUp } from '../../policy/gatekeeper.js';
+import type { RelaySession } from '../relay-session.js';
 import type { SessionRegistry } from '../session-registry.js';
 import type { ModernBackend } from './backend.js';
+import { backendKey } from './backend-base.js';
 import { ModernExchange } from './exchange.js';
 import { modernError } from './results.js';
 
@@ -26,25 +28,29 @@ const REMOVED = new Set([
 ]);
 
 export interface ModernRelayOptions {
-  readonly bridges: SessionRegistry<ModernBackend>;
+  /** The one registry of sessions: a principal's backend for an upstream counts as one session. */
+  readonly sessions: SessionRegistry<RelaySession>;
   readonly openBridge: (upstream: string, principal: Principal) => Promise<ModernBackend>;
 }
 
-export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) => Promise<void> {
+export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedContext) => Promise<void> {
   const opening = new Map<string, Promise<ModernBackend>>();
 
+  const existing = (principal: Principal, upstream: string): ModernBackend | undefined => {
+    const backend = options.sessions.get(backendKey(principal.id, upstream), principal.id);
+    return backend?.kind === 'stateless' ? backend : undefined;
+  };
+
+  /** The principal's backend for `upstream`, opened once however many requests ask at the same time. */
   const bridgeFor = (principal: Principal, upstream: string): Promise<ModernBackend> => {
-    const key = `${principal.id}\0${upstream}`;
-    const existing = options.bridges.get(key, principal.id);
-    if (existing) return Promise.resolve(existing);
+    const found = existing(principal, upstream);
+    if (found) return Promise.resolve(found);
+    const key = backendKey(principal.id, upstream);
     let pending = opening.get(key);
     if (!pending) {
-      pending = options
-        .openBridge(upstream, principal)
-        .then((bridge) => {
-          options.bridges.add(bridge);
-          return bridge;
-        })
+      pending = options.sessions
+        .admit(principal, () => options.openBridge(upstream, principal))
+        .then((backend) => backend as ModernBackend)
         .finally(() => opening.delete(key));
       opening.set(key, pending);
     }
@@ -54,8 +60,8 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
   return async function relayModern(ctx) {
     const message = ctx.messages?.[0];
     const envelope = ctx.modern;
-    const principal = ctx.principal;
-    if (!message || !envelope || !principal)
+    const { principal } = ctx;
+    if (!message || !envelope)
       throw new GatewayError('internal_error', 'modern relay without a checked request');
     if (isResponse(message)) {
       throw new GatewayError(
@@ -69,7 +75,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
         message.method === 'notifications/cancelled' &&
         (typeof requestId === 'string' || typeof requestId === 'number')
       ) {
-        options.bridges.get(`${principal.id}\0${ctx.endpoint.upstream}`, principal.id)?.cancel(requestId);
+        existing(principal, ctx.endpoint.upstream)?.cancel(requestId);
       }
       ctx.res.writeHead(202).end();
       return;
@@ -120,7 +126,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: RequestContext) 
 }
 
 /** The answer channel of `ctx`, its answers shown to the request's audit trail. */
-function exchange(ctx: RequestContext, streaming: boolean): ModernExchange {
+function exchange(ctx: AuthenticatedContext, streaming: boolean): ModernExchange {
   const audit = ctx.audit;
   return new ModernExchange(ctx.res, ctx.requestId, streaming, audit && ((r) => audit.answered(r)));
 }

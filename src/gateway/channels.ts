@@ -1,0 +1,160 @@
+/**
+ * The conversations with upstreams: a connector per upstream, and the one registry of sessions —
+ * 2025 client sessions and the upstream sessions kept for 2026-07-28 clients — with their policy.
+ */
+import { auditPrincipal } from '../audit/events.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { UpstreamConfig } from '../config/schema.js';
+import type { Principal } from '../core/principal.js';
+import type { Logger } from '../log/logger.js';
+import { ToolCatalog } from '../policy/catalog.js';
+import { Gatekeeper } from '../policy/gatekeeper.js';
+import type { Policy } from '../policy/policy.js';
+import type { ModernBackend } from '../relay/modern/backend.js';
+import { gatewayEnvelope } from '../relay/modern/envelope.js';
+import { LegacyBridge } from '../relay/modern/legacy-bridge.js';
+import { ModernUpstreamAdapter } from '../relay/modern/modern-upstream-adapter.js';
+import { ModernPassthrough } from '../relay/modern/passthrough.js';
+import { RequestStateCodec } from '../relay/modern/request-state.js';
+import type { RelaySession } from '../relay/relay-session.js';
+import { Session } from '../relay/session.js';
+import { SessionRegistry } from '../relay/session-registry.js';
+import { UpstreamLink } from '../relay/upstream-link.js';
+import type { Connector } from '../upstream/connection.js';
+import { startHttp } from '../upstream/http.js';
+import { startStdio } from '../upstream/stdio.js';
+import type { Closer } from './closer.js';
+import type { Services } from './services.js';
+
+export interface Channels {
+  readonly sessions: SessionRegistry<RelaySession>;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  /** A 2025 client session with `upstream`, owned by `principal`. */
+  openSession(upstream: string, principal: Principal): Promise<Session>;
+  /** A 2026-07-28 client's backend: passthrough to a 2026 upstream, or a bridge to a 2025 one. */
+  openBridge(upstream: string, principal: Principal): Promise<ModernBackend>;
+}
+
+export function connectorFor(
+  name: string,
+  config: UpstreamConfig,
+  baseDir: string,
+  logger: Logger,
+): Connector {
+  if (config.command !== undefined) {
+    const stdio = { ...config, command: config.command };
+    return () => startStdio({ name, config: stdio, baseDir, logger });
+  }
+  if (config.url !== undefined) {
+    const http = { ...config, url: config.url };
+    return () => startHttp({ name, config: http, logger });
+  }
+  throw new Error(`config: upstreams.${name} has neither command nor url`);
+}
+
+export function openChannels(
+  loaded: LoadedConfig,
+  services: Services,
+  policy: Policy,
+  logger: Logger,
+  closer: Closer,
+): Channels {
+  const { config, baseDir } = loaded;
+  const upstreamOf = (name: string) => config.upstreams[name] as UpstreamConfig;
+  const connectors = new Map(
+    Object.keys(config.upstreams).map((name) => [
+      name,
+      connectorFor(name, upstreamOf(name), baseDir, logger),
+    ]),
+  );
+  const sessions = closer.add(
+    'sessions',
+    new SessionRegistry<RelaySession>({
+      ...config.limits.sessions,
+      idleTimeoutMs: config.limits.sessionIdleTimeout,
+      logger,
+      onClose: (session, reason, actor) =>
+        services.auditLog.record({
+          type: 'session.closed',
+          reason,
+          session: session.ref,
+          kind: session.kind,
+          principal: session.principal,
+          upstream: session.upstream,
+          ageMs: session.ageMs,
+          idleMs: session.idleMs,
+          ...(actor ? { actor: auditPrincipal(actor) } : {}),
+        }),
+    }),
+    (registry) => registry.closeAll(),
+  );
+  const codec = new RequestStateCodec(Math.ceil(config.limits.inputRequestTimeout / 1000));
+  const cache = { maxTtlMs: config.limits.maxCacheTtl };
+  const isModern = (upstream: string) => upstreamOf(upstream).protocol === '2026-07-28';
+
+  const openLink = async (upstream: string): Promise<UpstreamLink> => {
+    const link = new UpstreamLink({
+      name: upstream,
+      connector: connectors.get(upstream) as Connector,
+      timeoutMs: upstreamOf(upstream).timeout,
+      restart: upstreamOf(upstream).restart,
+      logger,
+    });
+    await link.start();
+    return link;
+  };
+  /** The policy over one upstream link; its catalog lists tools through the link itself. */
+  const gatekeeperFor = (upstream: string, link: UpstreamLink): Gatekeeper => {
+    // A 2026 upstream needs an envelope on every request; the gateway lists with no client capabilities.
+    const meta = isModern(upstream) ? { _meta: gatewayEnvelope() } : {};
+    const catalog = new ToolCatalog(async (cursor) => {
+      const params = { ...(cursor ? { cursor } : {}), ...meta };
+      const answer = await link.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
+      return 'result' in answer ? answer.result : {};
+    }, config.limits.maxCacheTtl);
+    return new Gatekeeper({ policy, upstream, catalog });
+  };
+
+  return {
+    sessions,
+    connectors,
+    async openSession(upstream, principal) {
+      const link = await openLink(upstream);
+      // A 2025 client of a 2026 upstream: the adapter's catalog lists with the session's own envelope.
+      const adapter = isModern(upstream)
+        ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl)
+        : undefined;
+      const gatekeeper = adapter
+        ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog })
+        : gatekeeperFor(upstream, link);
+      return new Session({
+        principal,
+        link: adapter ?? link,
+        gatekeeper,
+        maxStreams: config.limits.streamsPerSession,
+        logger,
+      });
+    },
+    async openBridge(upstream, principal) {
+      const link = await openLink(upstream);
+      const gatekeeper = gatekeeperFor(upstream, link);
+      if (isModern(upstream)) return new ModernPassthrough({ principal, gatekeeper, link, cache, logger });
+      const bridge = new LegacyBridge({
+        principal,
+        gatekeeper,
+        link,
+        codec,
+        cache,
+        parkTtlMs: config.limits.inputRequestTimeout,
+        logger,
+      });
+      try {
+        await bridge.start();
+      } catch (err) {
+        await bridge.close();
+        throw err;
+      }
+      return bridge;
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/** What the gateway warns about at start: rules nobody can satisfy, and risky postures. */
+import type { LoadedConfig } from '../config/load.js';
+import type { Logger } from '../log/logger.js';
+import { isLoopbackHost } from '../net/loopback.js';
+import type { Policy } from '../policy/policy.js';
+import { checkRulePatterns, checkRuleScopes } from '../policy/startup-check.js';
+import type { Channels } from './channels.js';
+import type { Services } from './services.js';
+
+export async function startupChecks(
+  loaded: LoadedConfig,
+  services: Services,
+  channels: Channels,
+  policy: Policy,
+  logger: Logger,
+): Promise<void> {
+  const { config } = loaded;
+  const { keyStore } = services;
+  const keyGrants = keyStore
+    ? (await keyStore.store.apiKeys.list()).flatMap((k) => [
+        ...k.scopes,
+        ...k.roles.flatMap((r) => policy.roles[r] ?? []),
+      ])
+    : [];
+  checkRuleScopes(config, policy, keyGrants, logger);
+  checkRulePatterns(config, policy, channels.connectors, logger);
+  const { host, trustedProxies } = config.listen;
+  if (!services.tls && !isLoopbackHost(host) && trustedProxies.length === 0) {
+    logger.warn(
+      `listening on ${host} over plain HTTP: credentials would cross the network in clear — set listen.tls, or listen.trustedProxies for a TLS-terminating proxy`,
+    );
+  }
+  if (config.policy.readOnly) {
+    logger.warn('read-only mode: tools that are not read-only are removed from every catalog and refused');
+  }
+  if (config.auth.none) {
+    logger.warn(
+      'authentication is OFF (auth.none): anyone who can reach this loopback port can use every upstream',
+    );
+  }
+  if (services.metrics && !config.metrics.token && !isLoopbackHost(host)) {
+    logger.warn(
+      '/metrics is served without a token on a non-loopback address — set metrics.token, or metrics.enabled: false',
+    );
+  }
+}

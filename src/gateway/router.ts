@@ -1,0 +1,84 @@
+/** The routes: the MCP pipeline, the admin API, the OAuth endpoints, metadata, health and metrics. */
+
+import { protectedResourceMetadata } from '../auth/protected-resource.js';
+import type { LoadedConfig } from '../config/load.js';
+import { frontDoor } from '../http/server.js';
+import type { Logger } from '../log/logger.js';
+import { metricsHandler } from '../observability/metrics.js';
+import { Readiness } from '../observability/readiness.js';
+import { adminPipeline } from '../pipeline/admin-stages.js';
+import { mcpPipeline } from '../pipeline/mcp-stages.js';
+import type { Policy } from '../policy/policy.js';
+import { modernRelay } from '../relay/modern/relay.js';
+import type { GatewayAuth } from './auth.js';
+import type { Channels } from './channels.js';
+import type { Services } from './services.js';
+
+export function routes(
+  loaded: LoadedConfig,
+  parts: {
+    readonly services: Services;
+    readonly auth: GatewayAuth;
+    readonly channels: Channels;
+    readonly policy: Policy;
+    readonly publicUrl: URL;
+    readonly scopes: readonly string[];
+  },
+  logger: Logger,
+): ReturnType<typeof frontDoor> {
+  const { config, baseDir } = loaded;
+  const { services, channels, policy, publicUrl } = parts;
+  const { authenticators, oauth } = parts.auth.auth;
+  const { limits, limiters, keyStore, metrics, auditLog, tracing } = services;
+  const audit = { log: auditLog, ...(metrics ? { metrics } : {}) };
+  const readiness = new Readiness({
+    upstreams: config.upstreams,
+    baseDir,
+    ...(keyStore ? { storeOk: () => keyStore.store.ping() } : {}),
+    limits: () => limiters.state,
+    sessions: () => channels.sessions.size,
+    readOnly: config.policy.readOnly,
+  });
+  const { sessions } = channels;
+  return frontDoor({
+    upstreams: Object.keys(config.upstreams),
+    mcp: mcpPipeline({
+      config,
+      publicUrl,
+      authenticators,
+      limits,
+      relay: {
+        sessions,
+        openSession: channels.openSession,
+        modern: modernRelay({ sessions, openBridge: channels.openBridge }),
+      },
+      audit,
+      tracing,
+    }),
+    admin: adminPipeline({
+      config,
+      publicUrl,
+      authenticators,
+      limits,
+      api: {
+        sessions: {
+          list: () => sessions.list(),
+          closeByRef: (ref, actor) => sessions.closeByRef(ref, actor),
+        },
+        holds: (principal, scope) => policy.scopesOf(principal).holds(scope),
+      },
+      audit,
+    }),
+    resourceMetadata: (path, upstream) =>
+      protectedResourceMetadata(config.auth, publicUrl, path, upstream, parts.scopes),
+    ...(oauth ? { oauth: { server: oauth, limitIp: limits.ip } } : {}),
+    trustedProxies: config.listen.trustedProxies,
+    allowedOrigins: config.listen.allowedOrigins,
+    publicUrl,
+    ...(metrics
+      ? { metrics: metricsHandler(metrics, config.metrics.token ? { token: config.metrics.token } : {}) }
+      : {}),
+    readiness: () => readiness.report(),
+    logger,
+  });
+}
