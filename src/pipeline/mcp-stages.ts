@@ -32,7 +32,7 @@ export function mcpPipeline(
 ): readonly Stage[] {
   return [
     hostCheck({ listenHost: config.listen.host, publicUrl, allowedHosts: config.listen.allowedHosts }),
-    originCheck({ publicUrl, allowedOrigins: config.listen.allowedOrigins }),
+    originCheck({ listenHost: config.listen.host, publicUrl, allowedOrigins: config.listen.allowedOrigins }),
     limits.perIp,
     checkRequestShape,
     parseMessages(config.limits),
