@@ -1,10 +1,14 @@
 // The test suite with a suite-wide leak check: the unit and e2e tests run with a capture directory
 // (every test gateway's log lines and audit records, every secret used), then
-// test/after/no-secrets.test.ts fails if any secret appears in any of them.
+// test/after/no-secrets.test.ts fails if any secret appears in any of them. First,
+// scripts/provision-tests.sh installs what the tests need from the machine (or says which command does).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+const provisioned = spawnSync('bash', ['scripts/provision-tests.sh'], { stdio: 'inherit' }).status;
+if (provisioned !== 0) process.exit(1);
 
 const capture = mkdtempSync(join(tmpdir(), 'pcl-capture-'));
 const env = { ...process.env, PORTCULLIS_CAPTURE_DIR: capture };

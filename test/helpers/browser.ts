@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { isLoopbackHost } from '../../src/net/loopback.js';
 
-/** Debian's package (installed by .ci/run); its version is what the tests were run against. */
+/** Debian's package (installed by scripts/provision-tests.sh); its version is what the tests ran against. */
 export const CHROMIUM = process.env.PORTCULLIS_CHROMIUM ?? '/usr/bin/chromium';
 
 export interface CspViolation {
@@ -45,7 +45,7 @@ export interface TestBrowser {
 export async function launchTestBrowser(): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
-      `${CHROMIUM} is missing — install Debian's chromium (apt-get install chromium), as .ci/run does`,
+      `${CHROMIUM} is missing — run 'bash scripts/provision-tests.sh' (as root: it installs Debian's chromium)`,
     );
   }
   const browser: Browser = await chromium.launch({
@@ -55,6 +55,11 @@ export async function launchTestBrowser(): Promise<TestBrowser> {
     // container, where Chromium's sandbox cannot start, and only ever load our own loopback pages.
     chromiumSandbox: false,
     args: [
+      // The flags this kind of machine needs (Playwright already passes --no-first-run and
+      // --disable-background-networking, -component-update and -sync): no GPU, and no QUIC
+      // attempts at a closed network.
+      '--disable-gpu',
+      '--disable-quic',
       // Nothing resolves but loopback (the rule covers IP literals too), so neither a page nor
       // Chromium's own background services can reach out.
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]',
