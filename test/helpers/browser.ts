@@ -36,8 +36,11 @@ export interface TestPage {
 }
 
 export interface TestBrowser {
-  /** A page in a fresh context: its own cookies, so each test starts as a new browser. */
-  newPage(): Promise<TestPage>;
+  /**
+   * A page in a fresh context: its own cookies, so each test starts as a new browser. The viewport
+   * is Playwright's 1280×720 unless given (the screenshot tests use a 1280×800 laptop screen).
+   */
+  newPage(options?: { viewport?: { width: number; height: number } }): Promise<TestPage>;
   /** Closes every context and the browser; call it in after(). */
   close(): Promise<void>;
 }
@@ -66,13 +69,16 @@ export async function launchTestBrowser(): Promise<TestBrowser> {
     ],
   });
   return {
-    newPage: () => newTestPage(browser),
+    newPage: (options) => newTestPage(browser, options?.viewport),
     close: () => browser.close(),
   };
 }
 
-async function newTestPage(browser: Browser): Promise<TestPage> {
-  const context = await browser.newContext();
+async function newTestPage(
+  browser: Browser,
+  viewport: { width: number; height: number } | undefined,
+): Promise<TestPage> {
+  const context = await browser.newContext(viewport ? { viewport } : {});
   const blocked: string[] = [];
   // An IP literal needs no resolver, so a request to a non-loopback address is refused here too.
   await context.route(
