@@ -37,7 +37,7 @@ import {
   OAUTH_PATHS,
   OPENID_CONFIGURATION_PATH,
 } from './metadata.js';
-import { clientDisplayName, renderConsentPage } from './pages/consent-page.js';
+import { renderConsentPage } from './pages/consent-page.js';
 import { renderAuthorizeErrorPage, renderCsrfErrorPage, renderErrorPage } from './pages/error-page.js';
 import { FIELDS } from './pages/fields.js';
 import { PAGE_HEADERS, pageHeaders } from './pages/headers.js';
@@ -289,7 +289,7 @@ export class AuthorizationServer {
       action: OAUTH_PATHS.login,
       requestId,
       csrfToken: this.csrf.token('login', requestId, binding.value),
-      clientName: clientDisplayName(client),
+      client,
       localLogin: this.localLogin,
       ...(external
         ? { externalLogin: { name: external.name, href: `${UPSTREAM_LOGIN_PATHS.start}?${externalQuery}` } }

@@ -6,11 +6,10 @@ import type { AuditServices } from '../audit/request-audit.js';
 import { type Authenticators, authenticate } from '../auth/authenticate.js';
 import type { Config } from '../config/schema.js';
 import { type AdminApiOptions, adminApi } from '../http/admin-api.js';
-import { hostCheck } from '../http/check-host.js';
-import { originCheck } from '../http/check-origin.js';
 import type { LimitStages } from '../limits/stages.js';
 import { check, compose } from './compose.js';
 import { authenticated, type RequestContext } from './context.js';
+import { frontChecks } from './front-checks.js';
 import { observe } from './observe.js';
 
 export interface AdminPipelineOptions {
@@ -27,9 +26,7 @@ export function adminPipeline(options: AdminPipelineOptions): (ctx: RequestConte
   const serve = adminApi(options.api);
   return compose<RequestContext>([
     observe(options.audit, undefined),
-    check(hostCheck({ listenHost: config.listen.host, publicUrl, allowedHosts: config.listen.allowedHosts })),
-    check(originCheck({ publicUrl, allowedOrigins: config.listen.allowedOrigins })),
-    check(limits.perIp),
+    ...frontChecks(config, publicUrl, limits),
     check(authenticate(options.authenticators)),
     authenticated(check(limits.perPrincipal)),
     authenticated(check(serve)),

@@ -14,8 +14,6 @@
 import type { AuditServices } from '../audit/request-audit.js';
 import { type Authenticators, authenticate } from '../auth/authenticate.js';
 import type { Config } from '../config/schema.js';
-import { hostCheck } from '../http/check-host.js';
-import { originCheck } from '../http/check-origin.js';
 import type { LimitStages } from '../limits/stages.js';
 import type { Tracing } from '../observability/tracing.js';
 import { checkRequestShape } from '../relay/check-request.js';
@@ -25,6 +23,7 @@ import { checkProtocolVersion } from '../relay/protocol-version.js';
 import { type RelayOptions, relay } from '../relay/streamable-http.js';
 import { check, compose } from './compose.js';
 import { authenticated, type RequestContext, responseDone } from './context.js';
+import { frontChecks } from './front-checks.js';
 import { observe } from './observe.js';
 
 export interface McpPipelineOptions {
@@ -42,9 +41,7 @@ export function mcpPipeline(options: McpPipelineOptions): (ctx: RequestContext) 
   const transport = relay(options.relay);
   return compose<RequestContext>([
     observe(options.audit, options.tracing),
-    check(hostCheck({ listenHost: config.listen.host, publicUrl, allowedHosts: config.listen.allowedHosts })),
-    check(originCheck({ publicUrl, allowedOrigins: config.listen.allowedOrigins })),
-    check(limits.perIp),
+    ...frontChecks(config, publicUrl, limits),
     check(checkRequestShape),
     check(parseMessages(config.limits)),
     check(checkModernRequest),

@@ -264,9 +264,10 @@ describe('front door: every bad input is refused clearly and never reaches the u
       assertRefused(reply, 403, 'origin_not_allowed', INVALID_REQUEST, /origin "null" are not allowed/);
     });
 
-    it('refuses an origin that differs from the gateway only by host name or port', async () => {
+    it('refuses an origin that differs from the gateway by port or scheme, or by a name other than loopback', async () => {
       for (const origin of [
-        `http://localhost:${port}`,
+        `http://localhost:${port + 1}`,
+        `http://127.0.0.2:${port}`,
         `http://127.0.0.1:${port + 1}`,
         `https://127.0.0.1:${port}`,
       ]) {
@@ -275,16 +276,18 @@ describe('front door: every bad input is refused clearly and never reaches the u
       }
     });
 
-    it("accepts the gateway's own origin", async () => {
-      const reply = await send(port, {
-        body: JSON.stringify(initializeAt('2025-11-25')),
-        headers: { origin: gw.url },
-      });
-      assert.equal(reply.status, 200, reply.text);
-      const id = reply.header('mcp-session-id') ?? '';
-      openSessions.add(id);
-      assert.equal(sseResponses(reply)[0]?.result?.protocolVersion, '2025-11-25');
-      await closeSession(id);
+    it("accepts the gateway's own origin, and its loopback aliases at its port", async () => {
+      for (const origin of [gw.url, `http://localhost:${port}`, `http://[::1]:${port}`]) {
+        const reply = await send(port, {
+          body: JSON.stringify(initializeAt('2025-11-25')),
+          headers: { origin, host: new URL(origin).host },
+        });
+        assert.equal(reply.status, 200, `${origin}: ${reply.text}`);
+        const id = reply.header('mcp-session-id') ?? '';
+        openSessions.add(id);
+        assert.equal(sseResponses(reply)[0]?.result?.protocolVersion, '2025-11-25');
+        await closeSession(id);
+      }
     });
 
     it('refuses a Host header that is not the gateway (DNS rebinding) with 403 host_not_allowed', async () => {

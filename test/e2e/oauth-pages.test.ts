@@ -106,7 +106,7 @@ describe('OAuth pages in headless Chromium', () => {
         action: `/login${c === httpsCsrf ? '?cookie=https' : ''}`,
         requestId,
         csrfToken: c.token('login', requestId, binding.value),
-        clientName: client.clientName ?? client.clientId,
+        client,
       });
       return send(res, 200, PAGE_HEADERS, page);
     }
@@ -257,7 +257,10 @@ describe('OAuth pages in headless Chromium', () => {
     const tab = await browser.newPage();
     const { page } = tab;
     await signIn(tab);
-    assert.equal(await page.locator('h1').textContent(), 'Acme Notes wants to access your account');
+    assert.equal(
+      await page.locator('h1').textContent(),
+      'Acme Notes self-declared name wants to access your account',
+    );
     assert.equal(await page.locator('#client-kind').textContent(), 'Unverified application');
     assert.match((await page.locator('#unverified-warning').textContent()) ?? '', /registered itself/);
     assert.match(
@@ -267,7 +270,6 @@ describe('OAuth pages in headless Chromium', () => {
     assert.deepEqual(await page.locator('ul.granted code').allTextContents(), GRANT.granted);
     assert.deepEqual(await page.locator('#dropped-scopes code').allTextContents(), GRANT.dropped);
     assert.ok(await page.getByRole('region', { name: 'It asked for, but will not get' }).isVisible());
-    await page.screenshot({ path: '/tmp/consent.png', fullPage: true });
     await assertClean(tab);
 
     // Approve: the 303 to the client's redirect URI passes the page's form-action.
@@ -365,14 +367,20 @@ describe('OAuth pages in headless Chromium', () => {
       void d.dismiss();
     });
     await page.goto(`${origin}/authorize?client=hostile`);
-    assert.equal(await page.locator('h1').textContent(), `Sign in to continue to ${HOSTILE_NAME}`);
+    assert.equal(
+      await page.locator('h1').textContent(),
+      `Sign in to continue to ${HOSTILE_NAME} self-declared name`,
+    );
     await page.getByLabel('User name').fill('alice');
     await page.getByLabel('Password').fill('correct horse');
     await Promise.all([
       page.waitForURL(/\/consent\?/),
       page.getByRole('button', { name: 'Sign in' }).click(),
     ]);
-    assert.equal(await page.locator('h1').textContent(), `${HOSTILE_NAME} wants to access your account`);
+    assert.equal(
+      await page.locator('h1').textContent(),
+      `${HOSTILE_NAME} self-declared name wants to access your account`,
+    );
     assert.equal(await page.locator('img').count(), 0);
     assert.equal(await page.locator('script').count(), 0);
     assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);

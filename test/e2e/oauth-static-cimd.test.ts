@@ -436,7 +436,10 @@ describe('OAuth with Client ID Metadata Documents, through the browser', () => {
     const host = new URL(origin).host;
     await authorizeInBrowser({ issuer: gw.url, mcp, browser, callback }, provider, async (page) => {
       assert.equal(await page.locator('#client-kind').innerText(), `Published by ${host}`);
-      assert.match(await page.locator('h1').innerText(), /^Notes for MCP wants to access your account$/);
+      assert.equal(
+        await page.locator('h1').innerText(),
+        `Notes for MCP name given by ${host} wants to access your account`,
+      );
       assert.ok((await page.locator('main').innerText()).includes(`its name is whatever ${host} says`));
       assert.ok(await page.locator('#loopback-warning').isVisible(), 'its only redirect URI is loopback');
       assert.equal(await page.locator('#unverified-warning').count(), 0);

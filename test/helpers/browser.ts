@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { isLoopbackHost } from '../../src/net/loopback.js';
 
-/** Debian's package (installed by .ci/run); its version is what the tests were run against. */
+/** Debian's package (installed by scripts/provision-tests.sh); its version is what the tests ran against. */
 export const CHROMIUM = process.env.PORTCULLIS_CHROMIUM ?? '/usr/bin/chromium';
 
 export interface CspViolation {
@@ -36,8 +36,11 @@ export interface TestPage {
 }
 
 export interface TestBrowser {
-  /** A page in a fresh context: its own cookies, so each test starts as a new browser. */
-  newPage(): Promise<TestPage>;
+  /**
+   * A page in a fresh context: its own cookies, so each test starts as a new browser. The viewport
+   * is Playwright's 1280×720 unless given (the screenshot tests use a 1280×800 laptop screen).
+   */
+  newPage(options?: { viewport?: { width: number; height: number } }): Promise<TestPage>;
   /** Closes every context and the browser; call it in after(). */
   close(): Promise<void>;
 }
@@ -45,7 +48,7 @@ export interface TestBrowser {
 export async function launchTestBrowser(): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
-      `${CHROMIUM} is missing — install Debian's chromium (apt-get install chromium), as .ci/run does`,
+      `${CHROMIUM} is missing — run 'bash scripts/provision-tests.sh' (as root: it installs Debian's chromium)`,
     );
   }
   const browser: Browser = await chromium.launch({
@@ -55,19 +58,27 @@ export async function launchTestBrowser(): Promise<TestBrowser> {
     // container, where Chromium's sandbox cannot start, and only ever load our own loopback pages.
     chromiumSandbox: false,
     args: [
+      // The flags this kind of machine needs (Playwright already passes --no-first-run and
+      // --disable-background-networking, -component-update and -sync): no GPU, and no QUIC
+      // attempts at a closed network.
+      '--disable-gpu',
+      '--disable-quic',
       // Nothing resolves but loopback (the rule covers IP literals too), so neither a page nor
       // Chromium's own background services can reach out.
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]',
     ],
   });
   return {
-    newPage: () => newTestPage(browser),
+    newPage: (options) => newTestPage(browser, options?.viewport),
     close: () => browser.close(),
   };
 }
 
-async function newTestPage(browser: Browser): Promise<TestPage> {
-  const context = await browser.newContext();
+async function newTestPage(
+  browser: Browser,
+  viewport: { width: number; height: number } | undefined,
+): Promise<TestPage> {
+  const context = await browser.newContext(viewport ? { viewport } : {});
   const blocked: string[] = [];
   // An IP literal needs no resolver, so a request to a non-loopback address is refused here too.
   await context.route(

@@ -3,21 +3,34 @@
  * each listener accepts, and the exact refusal for the rest.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { GatewayError } from '../../src/core/errors.js';
 import { hostCheck } from '../../src/http/check-host.js';
 import { originCheck } from '../../src/http/check-origin.js';
 import type { RequestContext } from '../../src/pipeline/context.js';
 
-/** A context carrying only the request headers these stages read. */
-function ctx(headers: Record<string, string | undefined>): RequestContext {
-  return { req: { headers } } as unknown as RequestContext;
+/** The listener port the contexts below arrived on (the loopback aliases are bound to it). */
+const PORT = 8787;
+
+/** A context carrying only what these stages read: the headers, and the socket's port and TLS. */
+function ctx(
+  headers: Record<string, string | undefined>,
+  socket = { localPort: PORT, encrypted: false },
+): RequestContext {
+  return { req: { headers, socket } } as unknown as RequestContext;
 }
 
 type Check = (ctx: RequestContext) => void;
 
-function accepts(check: Check, headers: Record<string, string | undefined>): void {
-  assert.doesNotThrow(() => check(ctx(headers)), `accepts ${JSON.stringify(headers)}`);
+function accepts(
+  check: Check,
+  headers: Record<string, string | undefined>,
+  socket?: Parameters<typeof ctx>[1],
+): void {
+  assert.doesNotThrow(() => check(ctx(headers, socket)), `accepts ${JSON.stringify(headers)}`);
 }
 
 function refuses(
@@ -26,9 +39,10 @@ function refuses(
   status: number,
   code: 'host_missing' | 'host_not_allowed' | 'origin_not_allowed',
   message: RegExp,
+  socket?: Parameters<typeof ctx>[1],
 ): void {
   assert.throws(
-    () => check(ctx(headers)),
+    () => check(ctx(headers, socket)),
     (err: unknown) => {
       assert.ok(err instanceof GatewayError, `expected a GatewayError for ${JSON.stringify(headers)}`);
       assert.equal(err.status, status, `status for ${JSON.stringify(headers)}`);
@@ -50,6 +64,18 @@ const refusesHost = (check: Check, host: string) =>
     new RegExp(
       `^Host ${JSON.stringify(host).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not served here — .*listen\\.allowedHosts$`,
     ),
+  );
+
+const refusesOrigin = (check: Check, origin: string, socket?: Parameters<typeof ctx>[1]) =>
+  refuses(
+    check,
+    { origin },
+    403,
+    'origin_not_allowed',
+    new RegExp(
+      `^requests from origin ${JSON.stringify(origin).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} are not allowed — add it to listen\\.allowedOrigins`,
+    ),
+    socket,
   );
 
 describe('hostCheck on a loopback listener', () => {
@@ -182,19 +208,10 @@ describe('hostCheck without a Host header', () => {
 
 describe('originCheck', () => {
   const check = originCheck({
+    listenHost: '0.0.0.0',
     publicUrl: new URL('http://127.0.0.1:8787'),
     allowedOrigins: ['https://app.example.com'],
   });
-  const refusesOrigin = (origin: string) =>
-    refuses(
-      check,
-      { origin },
-      403,
-      'origin_not_allowed',
-      new RegExp(
-        `^requests from origin ${JSON.stringify(origin).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} are not allowed — add it to listen\\.allowedOrigins`,
-      ),
-    );
 
   it('lets a request without Origin through (not a browser)', () => {
     accepts(check, {});
@@ -207,33 +224,160 @@ describe('originCheck', () => {
   });
 
   it('compares the scheme exactly', () => {
-    refusesOrigin('https://127.0.0.1:8787');
-    refusesOrigin('http://app.example.com');
+    refusesOrigin(check, 'https://127.0.0.1:8787');
+    refusesOrigin(check, 'http://app.example.com');
   });
 
   it('compares the host exactly', () => {
-    refusesOrigin('http://localhost:8787');
-    refusesOrigin('https://app.example.com.evil.example');
-    refusesOrigin('https://evil-app.example.com');
-    refusesOrigin('https://example.com');
+    refusesOrigin(check, 'http://localhost:8787');
+    refusesOrigin(check, 'https://app.example.com.evil.example');
+    refusesOrigin(check, 'https://evil-app.example.com');
+    refusesOrigin(check, 'https://example.com');
   });
 
   it('compares the port exactly', () => {
-    refusesOrigin('http://127.0.0.1:8788');
-    refusesOrigin('http://127.0.0.1');
-    refusesOrigin('https://app.example.com:8443');
+    refusesOrigin(check, 'http://127.0.0.1:8788');
+    refusesOrigin(check, 'http://127.0.0.1');
+    refusesOrigin(check, 'https://app.example.com:8443');
   });
 
   it('refuses Origin: null and anything that is not a bare origin', () => {
-    refusesOrigin('null');
-    refusesOrigin('');
-    refusesOrigin('http://127.0.0.1:8787/');
-    refusesOrigin('http://127.0.0.1:8787, https://app.example.com');
+    refusesOrigin(check, 'null');
+    refusesOrigin(check, '');
+    refusesOrigin(check, 'http://127.0.0.1:8787/');
+    refusesOrigin(check, 'http://127.0.0.1:8787, https://app.example.com');
   });
 
   it("uses the public URL's origin, not the listener's", () => {
-    const behindProxy = originCheck({ publicUrl: new URL('https://mcp.example.com'), allowedOrigins: [] });
+    const behindProxy = originCheck({
+      listenHost: '0.0.0.0',
+      publicUrl: new URL('https://mcp.example.com'),
+      allowedOrigins: [],
+    });
     accepts(behindProxy, { origin: 'https://mcp.example.com' });
     refuses(behindProxy, { origin: 'http://127.0.0.1:8787' }, 403, 'origin_not_allowed', /are not allowed/);
   });
+});
+
+describe('originCheck on a loopback listener (issue 14: the three loopback names are one machine)', () => {
+  for (const listenHost of ['127.0.0.1', 'localhost', '::1']) {
+    const check = originCheck({
+      listenHost,
+      publicUrl: new URL('http://127.0.0.1:8787'),
+      allowedOrigins: [],
+    });
+
+    it(`(${listenHost}) accepts localhost, 127.0.0.1 and [::1] at the listener's port, ignoring case`, () => {
+      for (const origin of [
+        'http://127.0.0.1:8787',
+        'http://localhost:8787',
+        'http://[::1]:8787',
+        'HTTP://LOCALHOST:8787',
+      ]) {
+        accepts(check, { origin });
+      }
+    });
+
+    it(`(${listenHost}) refuses the loopback names at another port: another program's pages`, () => {
+      for (const origin of [
+        'http://localhost:3000',
+        'http://127.0.0.1:8788',
+        'http://[::1]:80',
+        'http://localhost',
+      ]) {
+        refusesOrigin(check, origin);
+      }
+    });
+
+    it(`(${listenHost}) refuses every other name and loopback spelling, and https on a plain listener`, () => {
+      for (const origin of [
+        'http://evil.example:8787',
+        'http://localhost.evil.example:8787',
+        'http://app.localhost:8787',
+        'http://127.0.0.2:8787',
+        'http://[::2]:8787',
+        'http://0.0.0.0:8787',
+        'https://localhost:8787',
+        'http://localhost:8787/',
+        'null',
+      ]) {
+        refusesOrigin(check, origin);
+      }
+    });
+  }
+
+  const check = originCheck({
+    listenHost: '127.0.0.1',
+    publicUrl: new URL('https://mcp.example.com'),
+    allowedOrigins: [],
+  });
+
+  it('binds the aliases to the port the request arrived on, not the public URL', () => {
+    const socket = { localPort: 41234, encrypted: false };
+    accepts(check, { origin: 'http://localhost:41234' }, socket);
+    accepts(check, { origin: 'https://mcp.example.com' }, socket);
+    refusesOrigin(check, 'http://localhost:8787', socket);
+  });
+
+  it('uses https for a TLS listener, and drops the default port as browsers do', () => {
+    accepts(check, { origin: 'https://localhost:8443' }, { localPort: 8443, encrypted: true });
+    refusesOrigin(check, 'http://localhost:8443', { localPort: 8443, encrypted: true });
+    accepts(check, { origin: 'https://[::1]' }, { localPort: 443, encrypted: true });
+    accepts(check, { origin: 'http://127.0.0.1' }, { localPort: 80, encrypted: false });
+  });
+});
+
+describe('originCheck on a real loopback socket', () => {
+  it("reads the listener's port from the socket the request came in on", async () => {
+    const check = originCheck({
+      listenHost: '127.0.0.1',
+      publicUrl: new URL('https://mcp.example.com'),
+      allowedOrigins: [],
+    });
+    const server = createServer((req, res) => {
+      try {
+        check({ req } as unknown as RequestContext);
+        res.writeHead(204).end();
+      } catch (err) {
+        res.writeHead(err instanceof GatewayError ? 403 : 500).end();
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const statusFor = (origin: string) =>
+      new Promise<number | undefined>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, headers: { origin } }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        })
+          .on('error', reject)
+          .end();
+      });
+    try {
+      assert.equal(await statusFor(`http://localhost:${port}`), 204);
+      assert.equal(await statusFor(`http://[::1]:${port}`), 204);
+      assert.equal(await statusFor(`http://127.0.0.1:${port}`), 204);
+      assert.equal(await statusFor(`http://localhost:${port === 65535 ? 1 : port + 1}`), 403);
+      assert.equal(await statusFor(`https://localhost:${port}`), 403);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('originCheck on a non-loopback listener', () => {
+  for (const listenHost of ['0.0.0.0', '::', '192.0.2.10', 'gw.internal']) {
+    it(`(${listenHost}) refuses the loopback names, even at the listener's port`, () => {
+      const check = originCheck({
+        listenHost,
+        publicUrl: new URL('https://mcp.example.com'),
+        allowedOrigins: [],
+      });
+      for (const origin of ['http://localhost:8787', 'http://127.0.0.1:8787', 'http://[::1]:8787']) {
+        refusesOrigin(check, origin);
+      }
+      accepts(check, { origin: 'https://mcp.example.com' });
+    });
+  }
 });

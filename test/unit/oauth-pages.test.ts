@@ -3,11 +3,8 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CsrfError } from '../../src/oauth/csrf.js';
 import { OAuthError } from '../../src/oauth/errors.js';
-import {
-  type ConsentPageOptions,
-  clientDisplayName,
-  renderConsentPage,
-} from '../../src/oauth/pages/consent-page.js';
+import { clientDisplayName, clientHeadingName } from '../../src/oauth/pages/client-name.js';
+import { type ConsentPageOptions, renderConsentPage } from '../../src/oauth/pages/consent-page.js';
 import {
   renderAuthorizeErrorPage,
   renderCsrfErrorPage,
@@ -167,12 +164,20 @@ describe('headers and stylesheet', () => {
 });
 
 describe('renderLoginPage', () => {
-  const base = { action: '/oauth/login', requestId: 'req_1', csrfToken: 'tok', clientName: 'Acme Notes' };
+  const base = {
+    action: '/oauth/login',
+    requestId: 'req_1',
+    csrfToken: 'tok',
+    client: { clientId: 'pcd_abc', kind: 'dynamic' as const, clientName: 'Acme Notes' },
+  };
 
   it('is a labelled form with autocomplete hints, the hidden request id and CSRF token', () => {
     const page = renderLoginPage(base);
     assert.match(page, /^<!doctype html>\n<html lang="en">/);
-    assert.match(page, /<h1>Sign in to continue to Acme Notes<\/h1>/);
+    assert.match(
+      page,
+      /<h1>Sign in to continue to Acme Notes <span class="badge badge-unverified name-mark" id="name-mark">self-declared name<\/span><\/h1>/,
+    );
     assert.match(page, /<form method="post" action="\/oauth\/login">/);
     assert.match(page, /<input type="hidden" name="request_id" value="req_1">/);
     assert.match(page, /<input type="hidden" name="csrf_token" value="tok">/);
@@ -240,7 +245,7 @@ describe('renderLoginPage', () => {
     for (const value of HOSTILE) {
       const page = renderLoginPage({
         ...base,
-        clientName: value,
+        client: { clientId: value, kind: 'dynamic', clientName: value },
         requestId: value,
         csrfToken: value,
         username: value,
@@ -256,7 +261,10 @@ describe('renderLoginPage', () => {
 describe('renderConsentPage', () => {
   it('names a self-registered client as unverified and warns when it only listens on loopback', () => {
     const page = renderConsentPage(consentOptions());
-    assert.match(page, /<h1>Acme Notes wants to access your account<\/h1>/);
+    assert.match(
+      page,
+      /<h1>Acme Notes <span class="badge badge-unverified name-mark" id="name-mark">self-declared name<\/span> wants to access your account<\/h1>/,
+    );
     assert.match(
       page,
       /<span class="badge badge-unverified" id="client-kind">Unverified application<\/span>/,
@@ -297,7 +305,7 @@ describe('renderConsentPage', () => {
     const page = renderConsentPage(consentOptions());
     assert.match(
       page,
-      /<form method="post" action="\/oauth\/consent">\n<input type="hidden" name="request_id" value="req_1">\n<input type="hidden" name="csrf_token" value="tok">/,
+      /<form class="decision" method="post" action="\/oauth\/consent">\n<input type="hidden" name="request_id" value="req_1">\n<input type="hidden" name="csrf_token" value="tok">/,
     );
     assert.match(
       page,
@@ -337,7 +345,11 @@ describe('renderConsentPage', () => {
     const page = renderConsentPage(
       consentOptions({ client, redirectUri: 'cursor://anysphere.cursor-mcp/oauth/callback' }),
     );
-    assert.match(page, /<h1>app\.example\.net wants to access your account<\/h1>/);
+    assert.match(
+      page,
+      /<h1>app\.example\.net wants to access your account<\/h1>/,
+      'the host names it: no mark',
+    );
     assert.match(
       page,
       /<span class="badge badge-document" id="client-kind">Published by app\.example\.net<\/span>/,
@@ -351,7 +363,10 @@ describe('renderConsentPage', () => {
   });
 
   it('renders hostile client names, ids, scopes and user names as text', () => {
-    const benign = renderConsentPage(consentOptions());
+    // A scope outside the vocabulary, as each hostile one is: the same group, so the same tags.
+    const benign = renderConsentPage(
+      consentOptions({ grant: { granted: ['custom:x', 'resources:read'], dropped: ['custom:y'] } }),
+    );
     for (const value of HOSTILE) {
       const page = renderConsentPage(
         consentOptions({
@@ -369,7 +384,35 @@ describe('renderConsentPage', () => {
         }),
       );
       assert.deepEqual(tags(page), tags(benign), value);
-      assert.ok(page.includes(`<h1>${escapeHtml(value)} wants`), value);
+      assert.ok(page.includes(`<h1>${escapeHtml(value)} <span class="badge`), value);
+    }
+  });
+
+  it('groups the scopes by meaning, names the folded ones, and warns only when data can be deleted', () => {
+    const page = renderConsentPage(
+      consentOptions({
+        grant: { granted: ['tools:read', 'everything:write', 'tools:write', 'crm:export'], dropped: [] },
+        upstreams: ['everything'],
+      }),
+    );
+    assert.deepEqual(
+      [...page.matchAll(/<h3 id="scopes-(\w+)-heading">([^<]*)<\/h3>/g)].map((m) => `${m[1]}: ${m[2]}`),
+      ['write: Change data', 'read: Read data', 'other: Permissions this server defines'],
+    );
+    assert.match(
+      page,
+      /<li><code>tools:write<\/code> <span class="covers">includes <code>everything:write<\/code><\/span><span class="description">Use tools that can change data<\/span><\/li>/,
+    );
+    assert.doesNotMatch(page, /destructive-warning/);
+    for (const granted of [['tools:destructive'], ['*'], ['everything:*', 'everything:read']]) {
+      const warned = renderConsentPage(
+        consentOptions({ grant: { granted, dropped: [] }, upstreams: ['everything'] }),
+      );
+      assert.match(
+        warned,
+        /<section class="scope-group destructive" id="scopes-(destructive|everything)" aria-labelledby="scopes-\1-heading">\n<h3 id="scopes-\1-heading">[^<]+<\/h3>\n<p class="destructive-warning" id="destructive-warning"><strong>It could delete or overwrite data\.<\/strong>/,
+        granted.join(' '),
+      );
     }
   });
 
@@ -385,11 +428,48 @@ describe('renderConsentPage', () => {
   });
 });
 
+describe('clientHeadingName', () => {
+  it('marks a name the client gave itself, or that its metadata document gave it, and no other', () => {
+    const heading = (client: Parameters<typeof clientHeadingName>[0]) => clientHeadingName(client).toString();
+    const mark = (text: string) =>
+      ` <span class="badge badge-unverified name-mark" id="name-mark">${text}</span>`;
+    assert.equal(
+      heading({ clientId: 'pcd_1', kind: 'dynamic', clientName: 'Acme' }),
+      `Acme${mark('self-declared name')}`,
+    );
+    assert.equal(
+      heading({ clientId: 'https://app.example.net/c.json', kind: 'metadata-document', clientName: 'Acme' }),
+      `Acme${mark('name given by app.example.net')}`,
+    );
+    assert.equal(
+      heading({ clientId: 'https://app.example.net/c.json', kind: 'metadata-document' }),
+      'app.example.net',
+    );
+    assert.equal(heading({ clientId: 'pcc_1', kind: 'static', clientName: 'CRM sync' }), 'CRM sync');
+    assert.equal(heading({ clientId: 'pcd_2', kind: 'dynamic', clientName: ' ' }), 'An unnamed application');
+  });
+
+  it('the sign-in page of an operator-registered client has no mark', () => {
+    const page = renderLoginPage({
+      action: '/oauth/login',
+      requestId: 'r',
+      csrfToken: 't',
+      client: { clientId: 'pcc_1', kind: 'static', clientName: 'CRM sync' },
+    });
+    assert.match(page, /<h1>Sign in to continue to CRM sync<\/h1>/);
+  });
+});
+
 describe('describeScope', () => {
   it('describes the vocabulary, upstream scopes, wildcards, and anything else generically', () => {
     assert.equal(describeScope('tools:read'), 'Use tools that only read data');
     assert.equal(describeScope('files:write', ['files']), 'Use tools that can change data, on files only');
     assert.equal(describeScope('files:*'), 'Every permission that starts with “files:”');
+    assert.equal(
+      describeScope('files:*', ['files']),
+      'Everything on files, including tools that delete or overwrite data',
+    );
+    assert.equal(describeScope('tools:*'), 'Use every tool, including tools that delete or overwrite data');
     assert.match(describeScope('*'), /^Everything you can do on this server/);
     assert.match(describeScope('files:write'), /defined for specific tools or data/);
   });

@@ -9,10 +9,12 @@
 import type { OAuthClient } from '../client-metadata.js';
 import { isLoopbackRedirectUri } from '../redirect-uri.js';
 import type { ScopeGrant } from '../scopes.js';
+import { clientDisplayName, clientHeadingName } from './client-name.js';
 import { FIELDS } from './fields.js';
 import { html, type SafeHtml, safePath } from './html.js';
 import { layout } from './layout.js';
 import { describeScope } from './scope-descriptions.js';
+import { groupScopes, type ScopeGroup } from './scope-groups.js';
 
 /** The part of a client the page shows. */
 export type ConsentClient = Pick<OAuthClient, 'clientId' | 'kind' | 'redirectUris' | 'clientName'>;
@@ -42,61 +44,71 @@ export function renderConsentPage(options: ConsentPageOptions): string {
   const action = safePath(options.action);
   const name = clientDisplayName(client);
   const upstreams = options.upstreams ?? [];
-  const scopeList = (scopes: readonly string[], extraClass: string) =>
-    html`<ul class="scopes${extraClass}">${scopes.map(
-      (s) => html`<li><code>${s}</code><span class="description">${describeScope(s, upstreams)}</span></li>`,
-    )}</ul>`;
   const loopbackOnly = client.redirectUris.length > 0 && client.redirectUris.every(isLoopbackRedirectUri);
-  const body = html`<h1>${name} wants to access your account</h1>
+  // Two columns on a laptop screen (who asks | what it gets, and the decision), one on a phone.
+  const body = html`<div class="consent">
+<div class="consent-who">
+<h1>${clientHeadingName(client)} wants to access your account</h1>
 ${trustSection(client, name)}
+${
+  loopbackOnly &&
+  html`<div class="notice notice-warning" id="loopback-warning"><p><strong>It only receives answers on this computer.</strong>
+That is usual for desktop apps and command-line tools, but any program running here could have started this request.</p></div>`
+}
 <dl>
 <dt>Signed in as</dt><dd>${options.userName}</dd>
 <dt>Access to</dt><dd class="mono">${options.resource}</dd>
 <dt>Returns you to</dt><dd>${redirectTarget(options.redirectUri)}</dd>
 </dl>
-${
-  loopbackOnly &&
-  html`<div class="notice notice-warning" id="loopback-warning"><p><strong>This application only receives answers on this computer.</strong>
-That is usual for desktop apps and command-line tools, but it also means any program running on this computer could have started this request.</p></div>`
-}
+</div>
+<div class="consent-what">
 <h2>If you approve, it will be able to</h2>
 ${
   grant.granted.length > 0
-    ? scopeList(grant.granted, ' granted')
+    ? groupScopes(grant.granted, upstreams).map((group) => scopeGroup(group, upstreams))
     : html`<p id="nothing-granted">Nothing: none of the permissions it asked for are yours to give.</p>`
 }
 ${
   grant.dropped.length > 0 &&
   html`<section id="dropped-scopes" aria-labelledby="dropped-heading">
 <h2 id="dropped-heading">It asked for, but will not get</h2>
+<ul class="scopes dropped">${grant.dropped.map((s) => html`<li><code>${s}</code></li>`)}</ul>
 <p class="muted">Your account does not have these permissions, so you cannot give them to the application.</p>
-${scopeList(grant.dropped, ' dropped')}
 </section>`
 }
-<form method="post" action="${action}">
+<form class="decision" method="post" action="${action}">
 <input type="hidden" name="${FIELDS.requestId}" value="${options.requestId}">
 <input type="hidden" name="${FIELDS.csrfToken}" value="${options.csrfToken}">
 <div class="actions">
 ${grant.granted.length > 0 && html`<button type="submit" class="primary" name="${FIELDS.decision}" value="approve">Approve</button>`}
 <button type="submit" name="${FIELDS.decision}" value="deny">Deny</button>
 </div>
-</form>`;
+</form>
+</div>
+</div>`;
   return layout({
     title: `Allow ${name}?`,
     body,
+    wide: true,
     ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
   });
 }
 
 /**
- * The name to show for a client: its registered name, else (for a metadata document) the host
- * that published it, else a plain description. Never empty, so no heading reads "… wants access".
+ * One group of granted scopes: each widest scope with what it means and the narrower ones it
+ * covers; a group that can delete data carries the warning.
  */
-export function clientDisplayName(client: Pick<OAuthClient, 'clientId' | 'kind' | 'clientName'>): string {
-  if (client.clientName !== undefined && client.clientName.trim() !== '') return client.clientName;
-  if (client.kind === 'metadata-document' && URL.canParse(client.clientId))
-    return new URL(client.clientId).host;
-  return 'An unnamed application';
+function scopeGroup(group: ScopeGroup, upstreams: readonly string[]): SafeHtml {
+  const destructive = group.meaning === 'everything' || group.meaning === 'destructive';
+  const id = `scopes-${group.meaning}`;
+  return html`<section class="scope-group${destructive ? ' destructive' : ''}" id="${id}" aria-labelledby="${id}-heading">
+<h3 id="${id}-heading">${group.title}</h3>
+${destructive && html`<p class="destructive-warning" id="destructive-warning"><strong>It could delete or overwrite data.</strong> Approve only if you trust it with that.</p>`}
+<ul class="scopes granted">${group.scopes.map(
+    ({ scope, covers }) =>
+      html`<li><code>${scope}</code>${covers.length > 0 && html` <span class="covers">includes ${covers.map((c, i) => html`${i > 0 && ', '}<code>${c}</code>`)}</span>`}<span class="description">${describeScope(scope, upstreams)}</span></li>`,
+  )}</ul>
+</section>`;
 }
 
 /** What backs the client's identity, by how it registered. */

@@ -14,6 +14,8 @@ export interface LayoutOptions {
   /** Who runs this server, as the operator names it (`oauth.serviceName`); default "Portcullis". */
   readonly serviceName?: string;
   readonly body: SafeHtml;
+  /** A wider card on large screens, for a page laid out in two columns (the consent page). */
+  readonly wide?: boolean;
 }
 
 export function layout(options: LayoutOptions): string {
@@ -28,7 +30,7 @@ export function layout(options: LayoutOptions): string {
 <link rel="stylesheet" href="${STYLESHEET_PATH}" integrity="${STYLESHEET_INTEGRITY}">
 </head>
 <body>
-<main>
+<main${options.wide === true && html` class="wide"`}>
 <div class="card">
 <p class="service">${service}</p>
 ${options.body}

@@ -2,7 +2,9 @@
  * The sign-in page of /authorize: a local user name and password (the Basic users' hashes), and
  * optionally a link to sign in with an external OpenID provider instead. The form posts back with
  * the pending request's id and a CSRF token bound to it and to this browser (src/oauth/csrf.ts).
+ * The heading names the client as the consent page does, marked when the name is its own claim.
  */
+import { clientHeadingName, type NamedClient } from './client-name.js';
 import { FIELDS } from './fields.js';
 import { html, safeHref, safePath } from './html.js';
 import { layout } from './layout.js';
@@ -14,8 +16,8 @@ export interface LoginPageOptions {
   readonly requestId: string;
   /** `csrf.token('login', requestId, binding)`. */
   readonly csrfToken: string;
-  /** The client's display name (`clientDisplayName(client)`), so the user sees who asks. */
-  readonly clientName: string;
+  /** The client that asks, named in the heading (with its mark when it named itself). */
+  readonly client: NamedClient;
   /** False when only the external provider may be used; default true. */
   readonly localLogin?: boolean;
   /** "Sign in with <name>": a path here that starts the delegated login, or the provider's https URL. */
@@ -36,7 +38,7 @@ export function renderLoginPage(options: LoginPageOptions): string {
   const external = options.externalLogin;
   const externalHref = external === undefined ? undefined : safeHref(external.href);
   const error = options.error;
-  const body = html`<h1>Sign in to continue to ${options.clientName}</h1>
+  const body = html`<h1>Sign in to continue to ${clientHeadingName(options.client)}</h1>
 ${error !== undefined && html`<div class="notice notice-error" role="alert" id="login-error"><p>${error}</p></div>`}
 ${
   local &&

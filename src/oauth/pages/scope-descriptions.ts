@@ -31,7 +31,12 @@ export function describeScope(scope: string, upstreams: readonly string[] = []):
   const colon = scope.lastIndexOf(':');
   const prefix = scope.slice(0, colon);
   const suffix = scope.slice(colon + 1);
-  if (colon > 0 && suffix === '*') return `Every permission that starts with “${prefix}:”`;
+  if (colon > 0 && suffix === '*') {
+    if (prefix === 'tools') return 'Use every tool, including tools that delete or overwrite data';
+    if (upstreams.includes(prefix))
+      return `Everything on ${prefix}, including tools that delete or overwrite data`;
+    return `Every permission that starts with “${prefix}:”`;
+  }
   const level = LEVELS[suffix];
   if (colon > 0 && level !== undefined && upstreams.includes(prefix)) return `${level}, on ${prefix} only`;
   return 'A permission the operator of this server defined for specific tools or data';
