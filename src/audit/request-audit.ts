@@ -9,6 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import { type GatewayError, RPC } from '../core/errors.js';
 import { idKey, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
+import { requestTarget } from '../core/methods.js';
 import type { Principal } from '../core/principal.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { SpanHandle } from '../observability/tracing.js';
@@ -221,23 +222,7 @@ export class RequestAudit implements VerdictRecorder {
 
 /** What a request is about, for the trail: the governed MCP methods, undefined for the rest. */
 export function auditTarget(request: JsonRpcRequest): AuditTarget | undefined {
-  const params = request.params ?? {};
-  switch (request.method) {
-    case 'tools/call':
-      return { kind: 'tool', name: String(params.name) };
-    case 'prompts/get':
-      return { kind: 'prompt', name: String(params.name) };
-    case 'resources/read':
-    case 'resources/subscribe':
-    case 'resources/unsubscribe':
-      return { kind: 'resource', name: String(params.uri) };
-    case 'completion/complete': {
-      const ref = (params.ref ?? {}) as Params;
-      return { kind: 'completion', name: String(ref.type === 'ref/prompt' ? ref.name : ref.uri) };
-    }
-    default:
-      return undefined;
-  }
+  return requestTarget(request.method, request.params);
 }
 
 function authMethodOf(principal: Principal): AuthMethod {

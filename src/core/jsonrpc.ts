@@ -160,3 +160,14 @@ export function parseBody(text: string, limits: { maxJsonDepth: number; maxBatch
 export function idKey(id: RequestId): string {
   return typeof id === 'number' ? `n:${id}` : `s:${id}`;
 }
+
+/** `value` when it can serve as a JSON-RPC id or progress token (a string or a number), else undefined. */
+export function asRequestId(value: unknown): RequestId | undefined {
+  return typeof value === 'string' || typeof value === 'number' ? value : undefined;
+}
+
+/** The progress token a request asks progress notifications for (`_meta.progressToken`). */
+export function progressTokenOf(params: Params | undefined): RequestId | undefined {
+  const meta = params?._meta;
+  return meta !== null && typeof meta === 'object' ? asRequestId((meta as Params).progressToken) : undefined;
+}

@@ -4,18 +4,27 @@
  * Hand-written (a dozen lines) because the frameworks that have one (hono, koa) bring a router and
  * a request model the gateway does not use.
  */
-export type Next = () => Promise<void>;
-export type Stage<C> = (ctx: C, next: Next) => Promise<void>;
+export type Next<R = void> = () => Promise<R>;
+/** A stage over context `C`; `R` is what the pipeline answers (nothing for HTTP, a response for a call). */
+export type Stage<C, R = void> = (ctx: C, next: Next<R>) => Promise<R>;
 
-export function compose<C>(stages: readonly Stage<C>[]): (ctx: C) => Promise<void> {
+/**
+ * The stages as one function. The last stage answers without calling next; a pipeline whose last
+ * stage does call it ends with `end` (by default: nothing).
+ */
+export function compose<C, R = void>(
+  stages: readonly Stage<C, R>[],
+  end?: (ctx: C) => Promise<R>,
+): (ctx: C) => Promise<R> {
   return (ctx) => {
     let called = -1;
-    const dispatch = async (i: number): Promise<void> => {
+    const dispatch = async (i: number): Promise<R> => {
       // A stage that calls next twice would run the rest of the pipeline twice: refuse it.
       if (i <= called) throw new Error(`pipeline stage ${i - 1} called next() twice`);
       called = i;
       const stage = stages[i];
-      if (stage) await stage(ctx, () => dispatch(i + 1));
+      if (stage) return stage(ctx, () => dispatch(i + 1));
+      return end ? end(ctx) : (undefined as R);
     };
     return dispatch(0);
   };

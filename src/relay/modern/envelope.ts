@@ -9,15 +9,9 @@
 
 import { GatewayError, RPC } from '../../core/errors.js';
 import { isRequest, type JsonRpcMessage, type Params } from '../../core/jsonrpc.js';
+import { methodFacts } from '../../core/methods.js';
 import { META, MODERN_REVISIONS } from '../../core/revisions.js';
 import type { RequestContext } from '../../pipeline/context.js';
-
-/** Which `params` field each method's Mcp-Name header mirrors. */
-const NAME_SOURCE: Readonly<Record<string, string>> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-};
 
 const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
 
@@ -106,7 +100,9 @@ export function checkModernRequest(ctx: RequestContext): void {
     const methodHeader = header(ctx, 'mcp-method')?.trim();
     if (methodHeader !== message.method)
       mismatch(`Mcp-Method is ${methodHeader ?? '(missing)'} but the body names ${message.method}`);
-    const nameField = NAME_SOURCE[message.method];
+    const facts = methodFacts(message.method);
+    // Mcp-Name mirrors the target's name, for the methods 2026-07-28 still has.
+    const nameField = facts.sessionOnly ? undefined : facts.nameField;
     if (nameField !== undefined) {
       const raw = header(ctx, 'mcp-name');
       const name = raw === undefined ? undefined : decodeHeaderValue(raw);

@@ -24,6 +24,7 @@ import {
   type JsonRpcResponse,
   type Params,
 } from '../../core/jsonrpc.js';
+import { methodFacts } from '../../core/methods.js';
 import type { Principal } from '../../core/principal.js';
 import { rpcError } from '../../core/render.js';
 import { META, MODERN_REVISIONS, type ModernEnvelope } from '../../core/revisions.js';
@@ -43,8 +44,6 @@ import {
   modernError,
 } from './results.js';
 
-/** The only requests that may answer `input_required` (2026-07-28 MRTR). */
-const MRTR_METHODS = new Set(['tools/call', 'prompts/get', 'resources/read']);
 /** What the gateway declares to a 2025 upstream: everything it can bridge. */
 const BRIDGE_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
@@ -432,7 +431,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
       this.options.link.respond({ jsonrpc: '2.0', id: message.id, result: {} });
       return;
     }
-    const call = [...this.running].reverse().find((c) => MRTR_METHODS.has(c.method));
+    const call = [...this.running].reverse().find((c) => methodFacts(c.method).multiRoundTrip);
     if (!call) {
       // Outside any call (e.g. roots/list right after initialize) there is no one to ask.
       const answer: JsonRpcResponse =

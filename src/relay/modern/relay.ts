@@ -6,6 +6,7 @@
 
 import { GatewayError } from '../../core/errors.js';
 import { isNotification, isResponse, type JsonRpcRequest } from '../../core/jsonrpc.js';
+import { methodFacts } from '../../core/methods.js';
 import type { Principal } from '../../core/principal.js';
 import { rpcError } from '../../core/render.js';
 import { resourceMetadataUrl } from '../../http/resource-url.js';
@@ -17,15 +18,6 @@ import type { ModernBackend } from './backend.js';
 import { backendKey } from './backend-base.js';
 import { ModernExchange } from './exchange.js';
 import { modernError } from './results.js';
-
-/** 2025 methods that 2026-07-28 removed (sessions, handshake, per-session settings). */
-const REMOVED = new Set([
-  'initialize',
-  'ping',
-  'logging/setLevel',
-  'resources/subscribe',
-  'resources/unsubscribe',
-]);
 
 export interface ModernRelayOptions {
   /** The one registry of sessions: a principal's backend for an upstream counts as one session. */
@@ -81,7 +73,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
       return;
     }
     const request = message as JsonRpcRequest;
-    if (REMOVED.has(request.method)) {
+    if (methodFacts(request.method).sessionOnly) {
       throw new GatewayError('method_not_found', `${request.method} is not part of MCP 2026-07-28`, {
         rpcCode: -32601,
       });

@@ -4,17 +4,8 @@
  * revision allows.
  */
 import type { JsonRpcErrorObject, Params } from '../../core/jsonrpc.js';
+import { methodFacts } from '../../core/methods.js';
 import { declaredParams } from './param-headers.js';
-
-/** Results a client or intermediary may cache (2026-07-28 CacheableResult). */
-const CACHEABLE = new Set([
-  'tools/list',
-  'prompts/list',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'server/discover',
-]);
 
 export interface CachePolicy {
   /** Upper bound on ttlMs for any cacheable result the gateway sends. */
@@ -28,7 +19,7 @@ export interface CachePolicy {
  */
 export function completeResult(method: string, result: Params, cache: CachePolicy): Params {
   const stamped: Params = { ...result, resultType: 'complete' };
-  if (CACHEABLE.has(method)) {
+  if (methodFacts(method).cacheable) {
     const upstreamTtl = typeof result.ttlMs === 'number' && result.ttlMs >= 0 ? result.ttlMs : 0;
     stamped.ttlMs = Math.min(upstreamTtl, cache.maxTtlMs);
     stamped.cacheScope = 'private';
