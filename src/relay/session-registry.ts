@@ -86,7 +86,10 @@ export class SessionRegistry<S extends Registrable = Registrable> {
     const owner = principal.id;
     // Everything up to the reservation is synchronous, so two callers at once never share one place.
     const victims: Entry<S>[] = [];
-    if (this.countFor(owner) + (this.opening.get(owner) ?? 0) >= this.options.perPrincipal) {
+    // With `auth: { none: true }` every caller is the one anonymous principal: a cap per principal
+    // would be a second, smaller total cap that one client's leftovers fill for everyone.
+    const capped = principal.kind !== 'anonymous';
+    if (capped && this.countFor(owner) + (this.opening.get(owner) ?? 0) >= this.options.perPrincipal) {
       victims.push(this.detachIdlest((s) => s.principal.id === owner) ?? throwError(this.callerFull()));
     }
     if (this.entries.size + this.openingTotal >= this.options.total) {

@@ -127,6 +127,20 @@ describe('SessionRegistry', () => {
     assert.equal(streaming.closed, false);
   });
 
+  it('holds the anonymous principal (auth: none) to the total cap only: it stands for every caller', async () => {
+    const { r } = registry({ perPrincipal: 2, total: 4 });
+    const anonymous: Principal = { id: 'anonymous', kind: 'anonymous', name: 'anonymous', scopes: ['*'] };
+    const busy = [];
+    for (let i = 0; i < 4; i++) {
+      const s = await open(r, anonymous);
+      s.openStreams = 1;
+      busy.push(s);
+    }
+    assert.equal(r.countFor(anonymous.id), 4, 'past the per-principal cap of 2');
+    await assert.rejects(open(r, anonymous), refusedWith('gateway_full', 30));
+    assert.ok(busy.every((s) => !s.closed));
+  });
+
   it('admits at the total cap by evicting the least recently used idle session of anyone', async () => {
     const { r, closed } = registry({ perPrincipal: 5, total: 3 });
     const [alice, bob, carol] = [principal('alice'), principal('bob'), principal('carol')];
