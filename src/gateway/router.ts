@@ -12,6 +12,7 @@ import type { Policy } from '../policy/policy.js';
 import { modernRelay } from '../relay/modern/relay.js';
 import type { GatewayAuth } from './auth.js';
 import type { Channels } from './channels.js';
+import type { Drain } from './drain.js';
 import type { Services } from './services.js';
 
 export function routes(
@@ -23,6 +24,7 @@ export function routes(
     readonly policy: Policy;
     readonly publicUrl: URL;
     readonly scopes: readonly string[];
+    readonly drain: Drain;
   },
   logger: Logger,
 ): ReturnType<typeof frontDoor> {
@@ -80,5 +82,6 @@ export function routes(
       : {}),
     readiness: () => readiness.report(),
     logger,
+    track: (handling) => parts.drain.track(handling),
   });
 }

@@ -1,0 +1,83 @@
+/**
+ * The order of checks for every JSON-RPC request a client sends, whichever transport carried it
+ * (a 2025 session's POST or a 2026-07-28 stateless request) and whichever upstream it goes to:
+ *
+ *   audit the answer ─▶ refusals answered in band ─▶ authorize (policy and argument guards, with the
+ *   upstream's catalog) ─▶ filter the result (lists and embedded resources) ─▶ the channel relays it
+ *
+ * Each stage is `(call, next)` and returns the response: a check throws a GatewayError before
+ * `next()`; the result filter works on what `next()` returned.
+ */
+import type { RequestAudit } from '../audit/request-audit.js';
+import { GatewayError } from '../core/errors.js';
+import type { JsonRpcRequest, JsonRpcResponse } from '../core/jsonrpc.js';
+import type { Principal } from '../core/principal.js';
+import { rpcError } from '../core/render.js';
+import { canStepUp, type Gatekeeper } from '../policy/gatekeeper.js';
+import { compose, type Stage } from './compose.js';
+
+export interface CallContext {
+  readonly request: JsonRpcRequest;
+  readonly principal: Principal;
+  /** The policy over the upstream this call goes to, with that upstream's catalog. */
+  readonly gatekeeper: Gatekeeper;
+  /** The HTTP request's id, quoted in every error the client sees. */
+  readonly requestId: string;
+  /** The protected resource's metadata URL, for the insufficient_scope challenge. */
+  readonly resourceMetadata: string;
+  readonly audit: RequestAudit | undefined;
+  /**
+   * The call is the only request of its HTTP request: a refusal the caller can cure by authorizing
+   * again (MCP step-up) is then thrown, so the transport answers it as HTTP 403 with its challenge.
+   */
+  readonly alone: boolean;
+  /** The channel's relaying of the request to its upstream: the innermost stage. */
+  readonly relay: () => Promise<JsonRpcResponse>;
+}
+
+export type CallStage = Stage<CallContext, JsonRpcResponse>;
+
+/** Runs one call through the stages and the channel. */
+export type RunCall = (call: CallContext) => Promise<JsonRpcResponse>;
+
+const auditAnswer: CallStage = async (call, next) => {
+  const response = await next();
+  call.audit?.answered(response);
+  return response;
+};
+
+const answerRefusals: CallStage = async (call, next) => {
+  try {
+    return await next();
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err;
+    if (call.alone && err.code === 'insufficient_scope' && canStepUp(call.principal)) throw err;
+    return { jsonrpc: '2.0', id: call.request.id, error: rpcError(err, call.requestId) };
+  }
+};
+
+const authorize: CallStage = async (call, next) => {
+  const refusal = await call.gatekeeper.refusal(
+    call.request,
+    call.principal,
+    call.resourceMetadata,
+    call.audit,
+  );
+  if (refusal) throw refusal;
+  return next();
+};
+
+const filterResult: CallStage = async (call, next) => {
+  const response = await next();
+  if (!('result' in response)) return response;
+  // An input_required round carries no result yet; the round that completes the call is filtered.
+  if (response.result.resultType === 'input_required') return response;
+  return {
+    ...response,
+    result: call.gatekeeper.filter(call.request.method, response.result, call.principal),
+  };
+};
+
+const STAGES: readonly CallStage[] = [auditAnswer, answerRefusals, authorize, filterResult];
+
+export const runCall: RunCall = compose(STAGES, (call) => call.relay());
