@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { metricsHandler } from '../observability/metrics.js';
 import { Readiness } from '../observability/readiness.js';
 import { adminPipeline } from '../pipeline/admin-stages.js';
+import { runCall } from '../pipeline/call-stages.js';
 import { mcpPipeline } from '../pipeline/mcp-stages.js';
 import type { Policy } from '../policy/policy.js';
 import { modernRelay } from '../relay/modern/relay.js';
@@ -52,7 +53,7 @@ export function routes(
       relay: {
         sessions,
         openSession: channels.openSession,
-        modern: modernRelay({ sessions, openBridge: channels.openBridge }),
+        modern: modernRelay({ sessions, openBridge: channels.openBridge, runCall }),
       },
       audit,
       tracing,

@@ -2,14 +2,13 @@
  * The order of checks for every JSON-RPC request a client sends, whichever transport carried it
  * (a 2025 session's POST or a 2026-07-28 stateless request) and whichever upstream it goes to:
  *
- *   audit the answer ─▶ refusals answered in band ─▶ authorize (policy and argument guards, with the
- *   upstream's catalog) ─▶ filter the result (lists and embedded resources) ─▶ the channel relays it
+ *   audit the answer ─▶ authorize (policy and argument guards, with the upstream's catalog; a
+ *   refusal is the answer) ─▶ filter the result (lists and embedded resources) ─▶ the channel
  *
- * Each stage is `(call, next)` and returns the response: a check throws a GatewayError before
+ * Each stage is `(call, next)` and returns the response: a check answers instead of calling
  * `next()`; the result filter works on what `next()` returned.
  */
 import type { RequestAudit } from '../audit/request-audit.js';
-import { GatewayError } from '../core/errors.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import { rpcError } from '../core/render.js';
@@ -46,16 +45,11 @@ const auditAnswer: CallStage = async (call, next) => {
   return response;
 };
 
-const answerRefusals: CallStage = async (call, next) => {
-  try {
-    return await next();
-  } catch (err) {
-    if (!(err instanceof GatewayError)) throw err;
-    if (call.alone && err.code === 'insufficient_scope' && canStepUp(call.principal)) throw err;
-    return { jsonrpc: '2.0', id: call.request.id, error: rpcError(err, call.requestId) };
-  }
-};
-
+/**
+ * A refusal is the call's answer, in band. Only a lone call refused for want of a scope the caller
+ * can obtain by authorizing again (MCP step-up) is thrown, for the transport to answer as HTTP 403
+ * with its challenge. What fails later (the upstream, the channel) is thrown to the transport too.
+ */
 const authorize: CallStage = async (call, next) => {
   const refusal = await call.gatekeeper.refusal(
     call.request,
@@ -63,8 +57,9 @@ const authorize: CallStage = async (call, next) => {
     call.resourceMetadata,
     call.audit,
   );
-  if (refusal) throw refusal;
-  return next();
+  if (!refusal) return next();
+  if (call.alone && refusal.code === 'insufficient_scope' && canStepUp(call.principal)) throw refusal;
+  return { jsonrpc: '2.0', id: call.request.id, error: rpcError(refusal, call.requestId) };
 };
 
 const filterResult: CallStage = async (call, next) => {
@@ -78,6 +73,6 @@ const filterResult: CallStage = async (call, next) => {
   };
 };
 
-const STAGES: readonly CallStage[] = [auditAnswer, answerRefusals, authorize, filterResult];
+const STAGES: readonly CallStage[] = [auditAnswer, authorize, filterResult];
 
 export const runCall: RunCall = compose(STAGES, (call) => call.relay());
