@@ -3,14 +3,15 @@
  * sees the call, and refused with a JSON-RPC invalid-params error naming the argument and the rule.
  * - schema: the arguments must satisfy the tool's own inputSchema (ajv, JSON Schema 2020-12);
  * - paths: confined to the configured roots — absolute, no `..`, no NUL, no `~`, no percent-encoded
- *   traversal, and symlinks resolved (for a path that does not exist yet, its nearest existing parent);
+ *   traversal, and every symlink on the path resolved, one component at a time, dangling ones too (a
+ *   link to a file yet to be made is judged by where it points: a plain open() would follow it);
  * - urls: http(s) only, matching the allow-list when there is one, and every address the host
  *   resolves to must be public unicast (no private, loopback, link-local, metadata, ULA…: SSRF);
  * - sizes: string length and array length caps, anywhere in the arguments.
  */
 import { lookup } from 'node:dns/promises';
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, resolve, sep } from 'node:path';
+import { lstat, readlink, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, parse, resolve, sep } from 'node:path';
 import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ipaddr from 'ipaddr.js';
@@ -119,7 +120,9 @@ export class ArgumentGuards {
       refuse(this.tool, `argument ${arg} starts with ~ (home directories are not allowed)`);
     if (!isAbsolute(raw)) refuse(this.tool, `argument ${arg} must be an absolute path`);
     if (raw.split(/[\\/]/).includes('..')) refuse(this.tool, `argument ${arg} contains a .. segment`);
-    const real = await realpathOfNearest(resolve(raw));
+    const real = await resolveLinks(resolve(raw)).catch((err: Error) =>
+      refuse(this.tool, `argument ${arg} ${err.message}`),
+    );
     const roots = await this.roots;
     if (
       !roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`))
@@ -156,20 +159,45 @@ export class ArgumentGuards {
   }
 }
 
-/** realpath of `path`, or of its nearest existing ancestor joined with the rest (for files yet to be made). */
-async function realpathOfNearest(path: string): Promise<string> {
-  const rest: string[] = [];
-  let current = path;
-  for (;;) {
+/** Symbolic links followed on one path before it is refused, as Linux's own limit (MAXSYMLINKS). */
+export const MAX_LINKS = 40;
+
+/**
+ * Where the absolute `path` leads: each existing component is lstat'ed, and a symlink — dangling or
+ * not — is replaced by its target, so the result is the file an open() of `path` would reach. From
+ * the first component that does not exist, the rest is joined as written (it cannot be a link yet).
+ * Throws, with the reason to refuse, on a loop or a component that cannot be read.
+ */
+export async function resolveLinks(path: string): Promise<string> {
+  const { root } = parse(path);
+  let resolved = root;
+  const pending = path.slice(root.length).split(sep);
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      resolved = dirname(resolved);
+      continue;
+    }
+    const next = join(resolved, part);
+    let target: string | undefined;
     try {
-      const real = await realpath(current);
-      return rest.length > 0 ? resolve(real, ...rest.reverse()) : real;
+      target = (await lstat(next)).isSymbolicLink() ? await readlink(next) : undefined;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const parent = resolve(current, '..');
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || parent === current) return path;
-      rest.push(current.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
-      current = parent;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return resolve(next, ...pending);
+      throw new Error(`cannot be checked: ${next} cannot be read (${code ?? 'error'})`);
     }
+    if (target === undefined) {
+      resolved = next;
+      continue;
+    }
+    links++;
+    if (links > MAX_LINKS) throw new Error(`passes through more than ${MAX_LINKS} symbolic links (a loop?)`);
+    // An absolute target starts again from its root; a relative one from the link's directory.
+    if (isAbsolute(target)) resolved = parse(target).root;
+    pending.unshift(...target.slice(isAbsolute(target) ? parse(target).root.length : 0).split(sep));
   }
+  return resolved;
 }
