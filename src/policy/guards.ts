@@ -8,6 +8,8 @@
  * - urls: http(s) only, matching the allow-list when there is one, and every address the host
  *   resolves to must be public unicast (no private, loopback, link-local, metadata, ULA…: SSRF);
  * - sizes: string length and array length caps, anywhere in the arguments.
+ * A path or URL argument left out is judged by the default the upstream would fill in (its
+ * inputSchema `default`); with no default it is refused, unless its guard says `required: false`.
  */
 import { lookup } from 'node:dns/promises';
 import { lstat, readlink, realpath } from 'node:fs/promises';
@@ -38,14 +40,34 @@ function refuse(tool: string, message: string): never {
   throw new GatewayError('invalid_arguments', `tool '${tool}': ${message}`, { rpcCode: -32602 });
 }
 
-function valuesAt(args: unknown, path: string): unknown[] {
+/** The value at a dotted path, or undefined when it (or an object on the way) is absent or null. */
+function valueAt(args: unknown, path: readonly string[]): unknown {
   let node: unknown = args;
-  for (const key of path.split('.')) {
-    node =
-      node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Params)[key] : undefined;
-  }
-  if (node === undefined || node === null) return [];
-  return Array.isArray(node) ? node : [node];
+  for (const key of path) node = isRecord(node) ? node[key] : undefined;
+  return node === null ? undefined : node;
+}
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+
+/**
+ * The defaults the upstream may fill a left-out argument with: its own `default` in the input
+ * schema, or, for a nested one, the matching field of a parent's default — every candidate, so
+ * each is judged.
+ */
+function defaultsAt(schema: unknown, path: readonly string[]): unknown[] {
+  const [key, ...rest] = path;
+  const property =
+    isRecord(schema) && isRecord(schema.properties) ? schema.properties[key as string] : undefined;
+  if (!isRecord(property)) return [];
+  const own = rest.length === 0 ? property.default : valueAt(property.default, rest);
+  return [
+    ...(own === undefined || own === null ? [] : [own]),
+    ...(rest.length > 0 ? defaultsAt(property, rest) : []),
+  ];
+}
+
+function isRecord(value: unknown): value is Params {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 export class ArgumentGuards {
@@ -69,11 +91,37 @@ export class ArgumentGuards {
       this.checkSchema(args ?? {}, inputSchema);
     if (guards.maxStringLength !== undefined || guards.maxArrayItems !== undefined) this.checkSizes(args, '');
     for (const arg of guards.paths?.args ?? []) {
-      for (const value of valuesAt(args, arg)) await this.checkPath(arg, value);
+      for (const [name, value] of this.judged(arg, args, inputSchema, guards.paths?.required))
+        await this.checkPath(name, value);
     }
     for (const arg of guards.urls?.args ?? []) {
-      for (const value of valuesAt(args, arg)) await this.checkUrl(arg, value);
+      for (const [name, value] of this.judged(arg, args, inputSchema, guards.urls?.required))
+        await this.checkUrl(name, value);
     }
+  }
+
+  /**
+   * What a guarded argument will be upstream, as [name for messages, value] pairs: the values sent;
+   * for one left out, the schema's defaults (the upstream fills them in); none when the schema has
+   * no default and the guard allows absence (`required: false`) — otherwise absence is refused.
+   */
+  private judged(
+    arg: string,
+    args: Params | undefined,
+    inputSchema: unknown,
+    required = true,
+  ): [string, unknown][] {
+    const path = arg.split('.');
+    const sent = valueAt(args, path);
+    if (sent !== undefined) return asList(sent).map((value) => [arg, value]);
+    const defaults = defaultsAt(inputSchema, path).flatMap(asList);
+    if (defaults.length > 0) return defaults.map((value) => [`${arg} (left out: its schema default)`, value]);
+    if (required)
+      refuse(
+        this.tool,
+        `argument ${arg} is guarded and was left out, and the tool's input schema gives it no default — send it (or, in the gateway's policy, set required: false on the guard to allow leaving it out)`,
+      );
+    return [];
   }
 
   private checkSchema(args: Params, schema: object): void {

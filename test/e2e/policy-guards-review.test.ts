@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from '../helpers/client.js';
 import {
+  EVERYTHING,
   FILESYSTEM,
   gatewayYaml,
   startTestGateway,
@@ -64,6 +65,51 @@ describe('a dangling symlink out of the root (server-filesystem write_file)', ()
       });
       assert.notEqual(written.isError, true, text(written));
       assert.equal(readFileSync(join(pub, 'fresh.txt'), 'utf8'), 'fresh');
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('a guarded argument left out (server-everything gzip-file-as-resource)', () => {
+  let gw: TestGateway;
+
+  before(async () => {
+    gw = await startTestGateway(
+      gatewayYaml(
+        stdioUpstream('everything', EVERYTHING, ['stdio']),
+        "policy:\n  tools:\n    everything.gzip-file-as-resource: { guards: { urls: { args: [data], allow: ['https://downloads.example.com/*'] } } }\n",
+      ),
+    );
+  });
+  after(() => gw.close());
+
+  it('judges the missing data by its schema default, which the allow-list does not include', async () => {
+    const c = await connect(`${gw.url}/mcp`);
+    try {
+      await assert.rejects(
+        c.client.callTool({ name: 'gzip-file-as-resource', arguments: { name: 'x.gz' } }),
+        (err: Error & { code?: number }) => {
+          assert.equal(err.code, -32602);
+          assert.match(
+            err.message,
+            /tool 'gzip-file-as-resource': argument data \(left out: its schema default\) is not an allowed URL/,
+          );
+          return true;
+        },
+      );
+      await assert.rejects(
+        c.client.callTool({ name: 'gzip-file-as-resource', arguments: {} }),
+        /argument data \(left out: its schema default\) is not an allowed URL/,
+      );
+      // what the caller sends is judged as before
+      await assert.rejects(
+        c.client.callTool({
+          name: 'gzip-file-as-resource',
+          arguments: { data: 'https://raw.githubusercontent.com/x' },
+        }),
+        /argument data is not an allowed URL/,
+      );
     } finally {
       await c.close();
     }
