@@ -26,6 +26,11 @@ const pathGuardSchema = z.strictObject({
   args: z.array(z.string().min(1)).min(1),
   /** Directories the paths must stay inside, after resolving `..` and symlinks. */
   roots: z.array(z.string().min(1)).min(1),
+  /**
+   * A left-out argument is judged by its inputSchema default; without one it is refused unless this
+   * is false (the argument is optional and the tool does nothing with a path when it is absent).
+   */
+  required: z.boolean().default(true),
 });
 
 const urlGuardSchema = z.strictObject({
@@ -33,6 +38,8 @@ const urlGuardSchema = z.strictObject({
   args: z.array(z.string().min(1)).min(1),
   /** URL patterns allowed (`*` wildcards); without it, any public http(s) URL. */
   allow: z.array(z.string().min(1)).optional(),
+  /** As for paths: false allows leaving the argument out when the schema gives it no default. */
+  required: z.boolean().default(true),
 });
 
 const guardsSchema = z.strictObject({
