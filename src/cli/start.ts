@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { startGateway } from '../gateway/start.js';
 import { createLogger } from '../log/logger.js';
+import { brokenUpstreams } from './deep-check.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 
 export function registerStart(program: Command): void {
@@ -19,8 +20,12 @@ export function registerStart(program: Command): void {
         process.stderr.write(`portcullis: ${(err as Error).message}\n`);
         process.exit(1);
       }
+      // Serving goes on (the other upstreams work, a fixed command is found on the next session),
+      // but the banner must not read as if all were well.
+      const broken = await brokenUpstreams(loaded);
+      for (const line of broken) logger.error(line);
       process.stderr.write(
-        banner(gateway.url, loaded.config, gateway.bootstrapKey, gateway.bootstrapPassword),
+        banner(gateway.url, loaded.config, gateway.bootstrapKey, gateway.bootstrapPassword, broken),
       );
       const stop = async (signal: string) => {
         logger.info({ signal }, 'shutting down');
@@ -40,12 +45,20 @@ function banner(
   config: Config,
   bootstrapKey: string | undefined,
   bootstrapPassword: string | undefined,
+  broken: readonly string[],
 ): string {
   const upstreams = Object.keys(config.upstreams);
   const endpoints = upstreams.map((u) => `  ${url}/servers/${u}/mcp`);
   if (upstreams.length === 1) endpoints.unshift(`  ${url}/mcp`);
   const mcpUrl = upstreams.length === 1 ? `${url}/mcp` : `${url}/servers/${upstreams[0]}/mcp`;
-  const lines = ['', 'Portcullis is listening.', '', 'MCP endpoints:', ...endpoints, ''];
+  const status =
+    broken.length === 0
+      ? ['Portcullis is listening.']
+      : [
+          `Portcullis is listening, but ${broken.length} upstream(s) cannot start — fix the config and restart:`,
+          ...broken.map((line) => `  ${line}`),
+        ];
+  const lines = ['', ...status, '', 'MCP endpoints:', ...endpoints, ''];
   const key = bootstrapKey ?? (config.auth.apiKeys ? '<your API key>' : undefined);
   if (bootstrapKey) {
     lines.push(
