@@ -15,7 +15,10 @@ export interface CommandLookup {
   readonly searched: readonly string[];
 }
 
-export async function findCommand(config: UpstreamConfig, baseDir: string): Promise<CommandLookup> {
+export async function findCommand(
+  config: Pick<UpstreamConfig, 'command' | 'cwd' | 'env'>,
+  baseDir: string,
+): Promise<CommandLookup> {
   const command = config.command ?? '';
   const cwd = resolve(baseDir, config.cwd ?? '.');
   const isPath = command.includes('/') || isAbsolute(command);
