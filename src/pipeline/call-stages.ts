@@ -62,11 +62,11 @@ const authorize: CallStage = async (call, next) => {
   return { jsonrpc: '2.0', id: call.request.id, error: rpcError(refusal, call.requestId) };
 };
 
+/** Lists shrink to what the principal may use; resources they may not read are withheld, also from
+ * the requests an input_required round carries. */
 const filterResult: CallStage = async (call, next) => {
   const response = await next();
   if (!('result' in response)) return response;
-  // An input_required round carries no result yet; the round that completes the call is filtered.
-  if (response.result.resultType === 'input_required') return response;
   return {
     ...response,
     result: call.gatekeeper.filter(call.request.method, response.result, call.principal),

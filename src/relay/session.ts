@@ -29,6 +29,7 @@ import { rpcError } from '../core/render.js';
 import type { Logger } from '../log/logger.js';
 import type { RunCall } from '../pipeline/call-stages.js';
 import type { Gatekeeper } from '../policy/gatekeeper.js';
+import { screenServerRequest } from '../policy/result-filter.js';
 import { CallAbandoned, CallTable } from './call-table.js';
 import { PostExchange } from './post-exchange.js';
 import { SseStream } from './sse.js';
@@ -284,7 +285,18 @@ export class Session {
     if (isRequest(message)) {
       const localId = this.nextServerRequestId++;
       this.serverRequests.set(localId, message.id);
-      this.route({ ...message, id: localId });
+      // A sampling request can embed resources too: the principal sees only those they may read.
+      const screened = screenServerRequest(
+        message.method,
+        message.params,
+        this.gatekeeper.resourceDecider(this.principal),
+      );
+      if (screened.withheld.length > 0)
+        this.log.info(
+          { method: message.method, withheld: screened.withheld },
+          'withheld resources from a server request',
+        );
+      this.route({ ...message, id: localId, ...(screened.value ? { params: screened.value } : {}) });
       return;
     }
     if (message.method === 'notifications/cancelled') {

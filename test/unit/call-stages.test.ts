@@ -121,12 +121,32 @@ describe('the call stages', () => {
     assert.equal(response.result.nextCursor, 'c2');
   });
 
-  it('passes an input_required round unfiltered: the round that completes the call is filtered', async () => {
+  it('passes an input_required round of a list as it is', async () => {
     const round = { resultType: 'input_required', inputRequests: { a: { method: 'roots/list' } } };
     const c = call(request('tools/list'), reader(), round);
     const response = await runCall(c);
     assert.ok('result' in response);
     assert.deepEqual(response.result, round);
+  });
+
+  it('withholds a resource the principal may not read from an input_required round’s sampling request', async () => {
+    const secret = { type: 'resource', resource: { uri: 'secret://payroll', text: 'salaries' } };
+    const round = {
+      resultType: 'input_required',
+      inputRequests: {
+        s: {
+          method: 'sampling/createMessage',
+          params: { messages: [{ role: 'user', content: secret }], maxTokens: 10 },
+        },
+      },
+    };
+    const c = call(request('tools/call', { name: 'read_file', arguments: {} }), reader(), round);
+    const response = await runCall(c);
+    assert.ok('result' in response);
+    const text = JSON.stringify(response.result);
+    assert.doesNotMatch(text, /salaries/);
+    assert.match(text, /portcullis\/withheld/);
+    assert.match(text, /secret:\/\/payroll/);
   });
 
   it('lets an abandoned call through as a throw, so nothing is sent for it', async () => {
