@@ -213,7 +213,8 @@ export class Session {
         exchange.complete(request.id, undefined);
         return;
       }
-      if (alone && exchange.pristine) throw err;
+      // Only a step-up refusal leaves the message path as a throw; it becomes HTTP 403 while it can.
+      if (err instanceof GatewayError && err.code === 'insufficient_scope' && exchange.pristine) throw err;
       response = { jsonrpc: '2.0', id: request.id, error: rpcError(toGatewayError(err), post.requestId) };
     }
     if (request.method === 'initialize' && 'result' in response) {

@@ -14,6 +14,8 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
   type Params,
+  progressKeyOf,
+  progressTokenOf,
   type RequestId,
 } from '../../core/jsonrpc.js';
 import type { Principal } from '../../core/principal.js';
@@ -75,8 +77,7 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
       ...(request.method === 'tools/call' ? await this.paramHeadersFor(request, envelope) : {}),
     };
     const { handle, response } = this.options.link.request(request, { headers });
-    const token = (request.params?._meta as Params | undefined)?.progressToken;
-    const progressKey = typeof token === 'string' || typeof token === 'number' ? idKey(token) : undefined;
+    const progressKey = progressKeyOf(progressTokenOf(request.params));
     const entry: Running = {
       handle,
       clientId: request.id,
@@ -205,11 +206,8 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
       return;
     }
     if (message.method === 'notifications/progress') {
-      const token = message.params?.progressToken;
-      const entry =
-        typeof token === 'string' || typeof token === 'number'
-          ? this.byProgress.get(idKey(token))
-          : undefined;
+      const key = progressKeyOf(message.params?.progressToken);
+      const entry = key === undefined ? undefined : this.byProgress.get(key);
       entry?.exchange.notify(message);
       return;
     }
