@@ -10,6 +10,8 @@ import { parsePasswordHash } from './password-hash.js';
 import { hashPassword } from './passwords.js';
 
 export const BOOTSTRAP_ADMIN = 'admin';
+/** The roles the bootstrap user holds (policy.roles; the default `admin` role holds `*`). */
+export const BOOTSTRAP_ADMIN_ROLES: readonly string[] = ['admin'];
 
 /** The admin's password hash, and the password itself when this call created it. */
 export async function bootstrapAdmin(

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { brokenUpstreams, ruleScopeWarnings } from './deep-check.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 
 export function registerCheckConfig(program: Command): void {
@@ -6,9 +7,16 @@ export function registerCheckConfig(program: Command): void {
     .command('check-config')
     .description('validate the config file and exit non-zero with one line per problem')
     .option(...CONFIG_OPTION)
-    .action((options: { config: string }) => {
-      const { config, file } = loadOrExit(options.config);
-      const upstreams = Object.keys(config.upstreams);
-      process.stdout.write(`${file}: ok — ${upstreams.length} upstream(s): ${upstreams.join(', ')}\n`);
+    .action(async (options: { config: string }) => {
+      const loaded = loadOrExit(options.config);
+      const errors = await brokenUpstreams(loaded);
+      const warnings = await ruleScopeWarnings(loaded);
+      for (const line of [...errors, ...warnings]) process.stderr.write(`${line}\n`);
+      if (errors.length > 0) process.exit(2);
+      const upstreams = Object.keys(loaded.config.upstreams);
+      const warned = warnings.length > 0 ? ` (${warnings.length} warning(s) above)` : '';
+      process.stdout.write(
+        `${loaded.file}: ok — ${upstreams.length} upstream(s): ${upstreams.join(', ')}${warned}\n`,
+      );
     });
 }

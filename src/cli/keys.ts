@@ -7,6 +7,7 @@ import { ApiKeys } from '../auth/api-keys.js';
 import { scopeSchema } from '../config/auth-schema.js';
 import { DEFAULT_ROLES } from '../config/policy-schema.js';
 import { duration } from '../config/units.js';
+import { knownScopes, unknownScopeProblem } from '../policy/vocabulary.js';
 import { openStore } from '../store/open.js';
 import type { ApiKeyRecord } from '../store/store.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
@@ -43,7 +44,8 @@ function date(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-function status(record: ApiKeyRecord, now: number): string {
+/** active, expired or revoked. */
+export function keyStatus(record: ApiKeyRecord, now: number): string {
   if (record.revokedAt !== null) return 'revoked';
   if (record.expiresAt !== null && record.expiresAt <= now) return 'expired';
   return 'active';
@@ -71,11 +73,17 @@ export function registerKeys(program: Command): void {
           fail(
             `--scopes: "${badScope}" is not a valid scope — use letters, digits and : . _ - * (comma-separated, no spaces inside a scope)`,
           );
+        const { config } = loadOrExit(options.config);
+        const vocabulary = knownScopes(Object.keys(config.upstreams), config.policy.rules);
+        for (const scope of scopes) {
+          const problem = unknownScopeProblem(scope, vocabulary);
+          if (problem) fail(`--scopes: ${problem}`);
+        }
         const roles = options.roles
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean);
-        const known = loadOrExit(options.config).config.policy.roles ?? DEFAULT_ROLES;
+        const known = config.policy.roles ?? DEFAULT_ROLES;
         const badRole = roles.find((r) => !Object.hasOwn(known, r));
         if (badRole !== undefined)
           fail(`--roles: "${badRole}" is not a role — known roles: ${Object.keys(known).join(', ')}`);
@@ -115,7 +123,7 @@ export function registerKeys(program: Command): void {
           date(r.createdAt),
           date(r.expiresAt),
           date(r.lastUsedAt),
-          status(r, now),
+          keyStatus(r, now),
         ]),
       ];
       const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] as string).length))) ?? [];

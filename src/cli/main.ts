@@ -10,6 +10,7 @@ import { registerPolicy } from './policy.js';
 import { registerSessions } from './sessions.js';
 import { registerStart } from './start.js';
 import { registerUsers } from './users.js';
+import { registerWrap } from './wrap.js';
 
 const program = new Command()
   .name('portcullis')
@@ -18,6 +19,7 @@ const program = new Command()
   .exitOverride((err) => process.exit(err.exitCode));
 
 registerStart(program);
+registerWrap(program);
 registerCheckConfig(program);
 registerKeys(program);
 registerPolicy(program);

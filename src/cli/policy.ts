@@ -5,14 +5,16 @@
  */
 import type { Command } from 'commander';
 import { ApiKeys } from '../auth/api-keys.js';
+import { BOOTSTRAP_ADMIN, BOOTSTRAP_ADMIN_ROLES } from '../auth/bootstrap-admin.js';
 import type { UpstreamConfig } from '../config/schema.js';
 import { connectorFor } from '../gateway/channels.js';
 import { createLogger } from '../log/logger.js';
 import { explainUpstream, formatExplained } from '../policy/explain.js';
 import { inspectUpstream } from '../policy/inspect.js';
 import { Policy } from '../policy/policy.js';
-import { scopeTables } from '../policy/vocabulary.js';
+import { knownScopes, scopeTables, unknownScopeProblem } from '../policy/vocabulary.js';
 import { openStore } from '../store/open.js';
+import { keyStatus } from './keys.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 
 interface ExplainOptions {
@@ -109,6 +111,14 @@ async function callerScopes(
     await keys.close();
     await store.close();
     if (!record) fail(`no key with id ${options.key} — see: npx portcullis keys list`);
+    const state = keyStatus(record, Date.now());
+    if (state !== 'active') {
+      // Its scopes no longer matter: the gateway refuses every request that presents it.
+      process.stdout.write(
+        `API key ${record.id} "${record.name}" is ${state}: the gateway refuses every request with it, so it may use nothing.\n`,
+      );
+      process.exit(0);
+    }
     return {
       scopes: [...record.scopes],
       roles: [...record.roles],
@@ -116,9 +126,21 @@ async function callerScopes(
     };
   }
   if (options.user) {
-    const users = config.auth.basic?.users ?? {};
-    const user = Object.hasOwn(users, options.user) ? users[options.user] : undefined;
-    if (!user) fail(`no Basic user named ${options.user} in auth.basic.users`);
+    const basic = config.auth.basic;
+    const users = basic?.users ?? {};
+    const bootstrapped =
+      basic?.bootstrapAdmin === true &&
+      options.user === BOOTSTRAP_ADMIN &&
+      !Object.hasOwn(users, BOOTSTRAP_ADMIN);
+    const user = bootstrapped
+      ? { scopes: undefined, roles: [...BOOTSTRAP_ADMIN_ROLES] }
+      : Object.hasOwn(users, options.user)
+        ? users[options.user]
+        : undefined;
+    if (!user)
+      fail(
+        `no Basic user named ${options.user} in auth.basic.users${basic?.bootstrapAdmin ? ` (nor the bootstrap user ${BOOTSTRAP_ADMIN})` : ''}`,
+      );
     const scopes = user.scopes ?? config.auth.defaultScopes;
     return {
       scopes,
@@ -128,6 +150,11 @@ async function callerScopes(
   }
   const scopes = list(options.scopes);
   const roles = list(options.roles);
+  const vocabulary = knownScopes(Object.keys(config.upstreams), config.policy.rules);
+  for (const scope of scopes) {
+    const problem = unknownScopeProblem(scope, vocabulary);
+    if (problem) process.stdout.write(`warning: --scopes: ${problem}\n`);
+  }
   return {
     scopes,
     roles,

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { startGateway } from '../gateway/start.js';
+import { type RunningGateway, startGateway } from '../gateway/start.js';
 import { createLogger } from '../log/logger.js';
+import { brokenUpstreams } from './deep-check.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 
 export function registerStart(program: Command): void {
@@ -9,43 +11,63 @@ export function registerStart(program: Command): void {
     .command('start')
     .description('run the gateway')
     .option(...CONFIG_OPTION)
-    .action(async (options: { config: string }) => {
-      const loaded = loadOrExit(options.config);
-      const logger = createLogger({ secrets: loaded.secrets });
-      let gateway: Awaited<ReturnType<typeof startGateway>>;
-      try {
-        gateway = await startGateway(loaded, logger);
-      } catch (err) {
-        process.stderr.write(`portcullis: ${(err as Error).message}\n`);
-        process.exit(1);
-      }
-      process.stderr.write(
-        banner(gateway.url, loaded.config, gateway.bootstrapKey, gateway.bootstrapPassword),
-      );
-      const stop = async (signal: string) => {
-        logger.info({ signal }, 'shutting down');
-        // Records gateway.stop and writes every queued audit event before the process ends.
-        await gateway.close(signal);
-        logger.flush();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-    });
+    .action((options: { config: string }) =>
+      serve(
+        loadOrExit(options.config),
+        `npx portcullis keys create --name my-laptop --scopes "*" --config ${options.config}`,
+      ),
+    );
+}
+
+/**
+ * Runs the gateway until SIGINT or SIGTERM: the one start path of `start` and `wrap`. `createKey`
+ * is the command that makes a key for this config's store, shown when none was just created.
+ */
+export async function serve(loaded: LoadedConfig, createKey: string): Promise<void> {
+  const logger = createLogger({ secrets: loaded.secrets });
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(loaded, logger);
+  } catch (err) {
+    process.stderr.write(`portcullis: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  // Serving goes on (the other upstreams work, a fixed command is found on the next session),
+  // but the banner must not read as if all were well.
+  const broken = await brokenUpstreams(loaded);
+  for (const line of broken) logger.error(line);
+  process.stderr.write(banner(gateway, loaded.config, broken, createKey));
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    // Records gateway.stop and writes every queued audit event before the process ends.
+    await gateway.close(signal);
+    logger.flush();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
 }
 
 /** What a person needs to connect a client: the endpoints, and a config snippet with the credential. */
 function banner(
-  url: string,
+  gateway: RunningGateway,
   config: Config,
-  bootstrapKey: string | undefined,
-  bootstrapPassword: string | undefined,
+  broken: readonly string[],
+  createKey: string,
 ): string {
+  const { url, bootstrapKey, bootstrapPassword } = gateway;
   const upstreams = Object.keys(config.upstreams);
   const endpoints = upstreams.map((u) => `  ${url}/servers/${u}/mcp`);
   if (upstreams.length === 1) endpoints.unshift(`  ${url}/mcp`);
   const mcpUrl = upstreams.length === 1 ? `${url}/mcp` : `${url}/servers/${upstreams[0]}/mcp`;
-  const lines = ['', 'Portcullis is listening.', '', 'MCP endpoints:', ...endpoints, ''];
+  const status =
+    broken.length === 0
+      ? ['Portcullis is listening.']
+      : [
+          `Portcullis is listening, but ${broken.length} upstream(s) cannot start — fix the config and restart:`,
+          ...broken.map((line) => `  ${line}`),
+        ];
+  const lines = ['', ...status, '', 'MCP endpoints:', ...endpoints, ''];
   const key = bootstrapKey ?? (config.auth.apiKeys ? '<your API key>' : undefined);
   if (bootstrapKey) {
     lines.push(
@@ -55,7 +77,7 @@ function banner(
       '',
     );
   } else if (config.auth.apiKeys) {
-    lines.push('Create an API key with: npx portcullis keys create --name my-laptop --scopes "*"', '');
+    lines.push(`Create an API key with: ${createKey}`, '');
   }
   if (config.auth.oauth) {
     lines.push(

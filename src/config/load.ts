@@ -1,9 +1,9 @@
 /** Reads portcullis.yaml: YAML → `${…}` references → zod schema, with one message per problem. */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { distance } from 'fastest-levenshtein';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { nearest } from '../core/nearest.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { type Config, configSchema } from './schema.js';
 import { interpolate } from './secrets.js';
@@ -64,7 +64,7 @@ function toProblem(issue: z.core.$ZodIssue, input: unknown): ConfigProblem {
       path,
       message: issue.keys
         .map((key) => {
-          const guess = closest(key, known);
+          const guess = nearest(key, known);
           const suggestion = guess ? `did you mean ${guess}?` : `known settings here: ${known.join(', ')}`;
           return `has an unknown setting "${key}" — ${suggestion}`;
         })
@@ -126,18 +126,4 @@ function knownKeysAt(path: readonly (string | number)[]): string[] {
     def = def.type === 'record' ? def.valueType?._zod.def : def.shape?.[String(key)]?._zod.def;
   }
   return Object.keys(unwrap(def)?.shape ?? {});
-}
-
-/** Nearest known key by edit distance, when it is close enough to be a typo. */
-function closest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
-  for (const candidate of known) {
-    const d = distance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
 }

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { keyCreatedEvent } from '../audit/admin-events.js';
-import { BOOTSTRAP_ADMIN, bootstrapAdmin } from '../auth/bootstrap-admin.js';
+import { BOOTSTRAP_ADMIN, BOOTSTRAP_ADMIN_ROLES, bootstrapAdmin } from '../auth/bootstrap-admin.js';
 import { type AuthenticationSetup, setupAuthentication } from '../auth/setup.js';
 import type { LoadedConfig } from '../config/load.js';
 import { resourceUrl } from '../http/resource-url.js';
@@ -52,7 +52,7 @@ export async function openAuth(
             ...config.auth.basic,
             users: {
               ...config.auth.basic.users,
-              [BOOTSTRAP_ADMIN]: { passwordHash: admin.passwordHash, roles: ['admin'] },
+              [BOOTSTRAP_ADMIN]: { passwordHash: admin.passwordHash, roles: [...BOOTSTRAP_ADMIN_ROLES] },
             },
           },
         }

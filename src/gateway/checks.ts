@@ -3,7 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import type { Policy } from '../policy/policy.js';
-import { checkRulePatterns, checkRuleScopes } from '../policy/startup-check.js';
+import { checkRulePatterns, checkRuleScopes, keyGrants } from '../policy/startup-check.js';
 import type { Channels } from './channels.js';
 import type { Services } from './services.js';
 
@@ -16,13 +16,8 @@ export async function startupChecks(
 ): Promise<void> {
   const { config } = loaded;
   const { keyStore } = services;
-  const keyGrants = keyStore
-    ? (await keyStore.store.apiKeys.list()).flatMap((k) => [
-        ...k.scopes,
-        ...k.roles.flatMap((r) => policy.roles[r] ?? []),
-      ])
-    : [];
-  checkRuleScopes(config, policy, keyGrants, logger);
+  const grants = keyStore ? keyGrants(await keyStore.store.apiKeys.list(), policy) : [];
+  checkRuleScopes(config, policy, grants, logger);
   checkRulePatterns(config, policy, channels.connectors, logger);
   const { host, trustedProxies } = config.listen;
   if (!services.tls && !isLoopbackHost(host) && trustedProxies.length === 0) {

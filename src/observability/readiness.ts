@@ -6,12 +6,9 @@
  * finding its command. Probe results are cached, so a flood of /readyz cannot become a flood of
  * connections (at most one probe per upstream per `ttlMs`).
  */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { isAbsolute, join, resolve } from 'node:path';
 import type { UpstreamConfig } from '../config/schema.js';
-import { childEnvironment } from '../upstream/stdio.js';
+import { findCommand } from '../upstream/find-command.js';
 
 export type Reachability = 'reachable' | 'unreachable';
 
@@ -73,7 +70,9 @@ export class Readiness {
     if (cached && now - cached.at < this.ttlMs) return cached.result;
     const config = this.options.upstreams[name] as UpstreamConfig;
     const result =
-      config.url !== undefined ? this.connectable(new URL(config.url)) : this.findCommand(config);
+      config.url !== undefined
+        ? this.connectable(new URL(config.url))
+        : findCommand(config, this.options.baseDir).then((c) => (c.found ? 'reachable' : 'unreachable'));
     this.cache.set(name, { at: now, result });
     return result;
   }
@@ -91,24 +90,5 @@ export class Readiness {
       socket.once('connect', () => done('reachable'));
       socket.once('error', () => done('unreachable'));
     });
-  }
-
-  /** The command as the child would find it: a path, or a name on the child's own PATH. */
-  private async findCommand(config: UpstreamConfig): Promise<Reachability> {
-    const command = config.command ?? '';
-    const cwd = resolve(this.options.baseDir, config.cwd ?? '.');
-    const candidates =
-      command.includes('/') || isAbsolute(command)
-        ? [resolve(cwd, command)]
-        : (childEnvironment(config.env).PATH ?? '').split(':').map((dir) => join(dir, command));
-    for (const file of candidates) {
-      try {
-        await access(file, constants.X_OK);
-        return 'reachable';
-      } catch {
-        // not here; try the next directory
-      }
-    }
-    return 'unreachable';
   }
 }

@@ -160,7 +160,7 @@ export class ArgumentGuards {
 
   private async checkPath(arg: string, value: unknown): Promise<void> {
     if (typeof value !== 'string') refuse(this.tool, `argument ${arg} must be a path string`);
-    const raw = value.startsWith('file://') ? decodeURIComponent(new URL(value).pathname) : value;
+    const raw = value.startsWith('file://') ? this.fileUrlPath(arg, value) : value;
     if (raw.includes('\0')) refuse(this.tool, `argument ${arg} contains a NUL byte`);
     if (/%2e|%2f|%5c/i.test(raw))
       refuse(this.tool, `argument ${arg} contains percent-encoded path characters`);
@@ -176,6 +176,14 @@ export class ArgumentGuards {
       !roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`))
     ) {
       refuse(this.tool, `argument ${arg} is outside the allowed roots (${roots.join(', ')})`);
+    }
+  }
+
+  private fileUrlPath(arg: string, value: string): string {
+    try {
+      return decodeURIComponent(new URL(value).pathname);
+    } catch {
+      refuse(this.tool, `argument ${arg} is not a well-formed file:// URL`);
     }
   }
 

@@ -10,12 +10,26 @@ import { inspectUpstream } from './inspect.js';
 import type { Policy } from './policy.js';
 import { ScopeSet } from './scopes.js';
 
-export function checkRuleScopes(
+/** A scope a rule requires that no role, Basic user, default scope or API key can hold. */
+export interface UnholdableScope {
+  readonly rule: number;
+  readonly scope: string;
+  readonly message: string;
+}
+
+/** What stored API keys grant: their scopes and their roles' scopes. */
+export function keyGrants(
+  keys: readonly { readonly scopes: readonly string[]; readonly roles: readonly string[] }[],
+  policy: Policy,
+): string[] {
+  return keys.flatMap((k) => [...k.scopes, ...k.roles.flatMap((r) => policy.roles[r] ?? [])]);
+}
+
+export function unholdableRuleScopes(
   config: Config,
   policy: Policy,
-  keyGrants: readonly string[],
-  logger: Logger,
-): void {
+  grantedToKeys: readonly string[],
+): UnholdableScope[] {
   const users = Object.values(config.auth.basic?.users ?? {});
   // A bare `*` (the admin role) holds everything, which would hide a misspelt scope: only scopes
   // named somewhere, or a prefix wildcard such as files:*, count.
@@ -24,19 +38,28 @@ export function checkRuleScopes(
       ...Object.values(policy.roles).flat(),
       ...config.auth.defaultScopes,
       ...users.flatMap((u) => u.scopes ?? []),
-      ...keyGrants,
+      ...grantedToKeys,
     ].filter((scope) => scope !== '*'),
   );
-  config.policy.rules.forEach((rule, i) => {
-    for (const scope of rule.require) {
-      if (!grants.holds(scope)) {
-        logger.warn(
-          { rule: i, scope },
-          `policy.rules[${i}] requires ${scope}, which no role, user, default scope or API key holds yet`,
-        );
-      }
-    }
-  });
+  return config.policy.rules.flatMap((rule, i) =>
+    rule.require
+      .filter((scope) => !grants.holds(scope))
+      .map((scope) => ({
+        rule: i,
+        scope,
+        message: `policy.rules[${i}] requires ${scope}, which no role, user, default scope or API key holds yet`,
+      })),
+  );
+}
+
+export function checkRuleScopes(
+  config: Config,
+  policy: Policy,
+  grantedToKeys: readonly string[],
+  logger: Logger,
+): void {
+  for (const { rule, scope, message } of unholdableRuleScopes(config, policy, grantedToKeys))
+    logger.warn({ rule, scope }, message);
 }
 
 export function checkRulePatterns(

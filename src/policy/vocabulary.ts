@@ -4,6 +4,7 @@
  * cannot drift apart.
  */
 import { DEFAULT_ROLES } from '../config/policy-schema.js';
+import { nearest } from '../core/nearest.js';
 
 export const SCOPES = {
   toolsRead: 'tools:read',
@@ -70,4 +71,31 @@ export function scopesSupported(
       ...rules.flatMap((rule) => rule.require),
     ]),
   ];
+}
+
+/** The admin API's scope (src/http/admin-api.ts ADMIN_SCOPE): not offered to OAuth clients. */
+export const ADMIN_SCOPE = 'admin';
+
+/** Every scope a key or caller may be given here: those a client may ask for, and `admin`. */
+export function knownScopes(
+  upstreams: readonly string[],
+  rules: readonly { readonly require: readonly string[] }[],
+): string[] {
+  return [...scopesSupported(upstreams, rules), ADMIN_SCOPE];
+}
+
+/**
+ * Why `scope` grants nothing here, with the nearest known scope when it looks like a typo; undefined
+ * for a known scope, `*`, or a `<prefix>:*` whose prefix some known scope has.
+ */
+export function unknownScopeProblem(scope: string, known: readonly string[]): string | undefined {
+  if (scope === '*' || known.includes(scope)) return undefined;
+  const prefixes = [...new Set(known.filter((s) => s.includes(':')).map((s) => s.slice(0, s.indexOf(':'))))];
+  if (scope.endsWith(':*') && prefixes.includes(scope.slice(0, -2))) return undefined;
+  const candidates = [...known, ...prefixes.map((p) => `${p}:*`)];
+  const guess = nearest(scope, candidates);
+  const hint = guess
+    ? `did you mean ${guess}?`
+    : `known scopes: ${known.join(', ')}, <prefix>:* and * (npx portcullis policy scopes)`;
+  return `"${scope}" is not a scope this gateway knows, so it would grant nothing — ${hint}`;
 }

@@ -148,7 +148,7 @@ ${stdioUpstream('everything', EVERYTHING, ['stdio'])}`;
       '--name',
       'ci',
       '--scopes',
-      'tools:read,files:write',
+      'tools:read,everything:write',
       '--expires',
       '30d',
       '--config',
@@ -161,13 +161,13 @@ ${stdioUpstream('everything', EVERYTHING, ['stdio'])}`;
     watch.secret(key);
     assert.match(
       r.stderr,
-      /^Created key_[0-9a-f]{12} "ci" with scopes \[tools:read, files:write\], expires \d{4}-/,
+      /^Created key_[0-9a-f]{12} "ci" with scopes \[tools:read, everything:write\], expires \d{4}-/,
     );
     assert.ok(!r.stderr.includes(key), 'the key is on stdout only');
     const stored = (await keys.list()).find((k) => k.name === 'ci');
     assert.ok(stored);
     watch.secret(stored.hash);
-    assert.deepEqual(stored.scopes, ['tools:read', 'files:write']);
+    assert.deepEqual(stored.scopes, ['tools:read', 'everything:write']);
     assert.ok(Math.abs((stored.expiresAt ?? 0) - (Date.now() + 30 * 86_400_000)) < 60_000);
     await echoWith(mcp(), { authorization: `Bearer ${key}` }, 'cli key');
   });

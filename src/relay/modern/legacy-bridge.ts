@@ -36,13 +36,7 @@ import { BackendBase } from './backend-base.js';
 import type { ModernExchange } from './exchange.js';
 import { checkMirrored } from './param-headers.js';
 import type { RequestStateCodec } from './request-state.js';
-import {
-  type CachePolicy,
-  completeResult,
-  httpStatusFor,
-  modernCapabilities,
-  modernError,
-} from './results.js';
+import { type CachePolicy, completeResult, modernCapabilities, modernError } from './results.js';
 
 /** What the gateway declares to a 2025 upstream: everything it can bridge. */
 const BRIDGE_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
@@ -263,6 +257,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
   async close(): Promise<void> {
     for (const call of [...this.running, ...this.parked.values()])
       this.abandon(call, 'the gateway closed the session');
+    for (const listener of this.listeners) listener.exchange.abandon();
     await this.options.link.close();
   }
 
@@ -325,7 +320,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     }
     this.forget(call);
     const answer = this.toClient(call, response);
-    call.exchange.answer(answer, httpStatusFor('error' in answer ? answer.error : undefined));
+    call.exchange.answer(answer);
   }
 
   private toClient(call: BridgedCall, response: JsonRpcResponse): JsonRpcResponse {
@@ -333,11 +328,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
       return {
         jsonrpc: '2.0',
         id: call.clientId,
-        result: completeResult(
-          call.method,
-          this.gatekeeper.filter(call.method, response.result, call.principal),
-          this.options.cache,
-        ),
+        result: completeResult(call.method, response.result, this.options.cache),
       };
     }
     return { jsonrpc: '2.0', id: call.clientId, error: modernError(response.error) };
@@ -363,6 +354,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
       });
     }
     this.forget(call);
+    call.exchange.abandon();
     this.options.link.cancel(call.upstream.handle, reason);
   }
 

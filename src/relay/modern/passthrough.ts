@@ -26,7 +26,7 @@ import type { ModernBackend } from './backend.js';
 import { BackendBase } from './backend-base.js';
 import type { ModernExchange } from './exchange.js';
 import { checkMirrored, deriveHeaders } from './param-headers.js';
-import { type CachePolicy, completeResult, httpStatusFor } from './results.js';
+import { type CachePolicy, completeResult } from './results.js';
 
 interface Running {
   readonly handle: number;
@@ -125,8 +125,10 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
 
   cancel(clientId: RequestId): void {
     for (const entry of this.running.values()) {
-      if (idKey(entry.clientId) === idKey(clientId) && this.forget(entry))
+      if (idKey(entry.clientId) === idKey(clientId) && this.forget(entry)) {
+        entry.exchange.abandon();
         this.options.link.cancel(entry.handle, 'cancelled by the client');
+      }
     }
     for (const [handle, listener] of this.listeners) {
       if (idKey(listener.clientId) !== idKey(clientId)) continue;
@@ -137,6 +139,8 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
   }
 
   async close(): Promise<void> {
+    for (const entry of this.running.values()) entry.exchange.abandon();
+    for (const listener of this.listeners.values()) listener.exchange.abandon();
     this.running.clear();
     this.listeners.clear();
     await this.options.link.close();
@@ -157,18 +161,12 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
   private finish(entry: Running, answer: JsonRpcResponse): void {
     if (!this.forget(entry)) return;
     if ('error' in answer) {
-      entry.exchange.answer(
-        { jsonrpc: '2.0', id: entry.clientId, error: answer.error },
-        httpStatusFor(answer.error),
-      );
+      entry.exchange.answer({ jsonrpc: '2.0', id: entry.clientId, error: answer.error });
       return;
     }
     let result = answer.result;
     if (result.resultType === undefined || result.resultType === 'complete') {
-      const visible = entry.principal
-        ? this.gatekeeper.filter(entry.method, result, entry.principal)
-        : result;
-      result = completeResult(entry.method, visible, this.options.cache);
+      result = completeResult(entry.method, result, this.options.cache);
       if (entry.method === 'server/discover' && Array.isArray(result.supportedVersions)) {
         result.supportedVersions = result.supportedVersions.filter((v) =>
           (MODERN_REVISIONS as readonly unknown[]).includes(v),

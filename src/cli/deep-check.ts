@@ -1,0 +1,47 @@
+/**
+ * What the config schema cannot see, checked against the machine: a stdio upstream whose command
+ * cannot be found (an error: it can never start), and a rule requiring a scope nobody can hold (a
+ * warning: keys created later may hold it). Shared by check-config and start.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import { Policy } from '../policy/policy.js';
+import { keyGrants, unholdableRuleScopes } from '../policy/startup-check.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import { findCommand } from '../upstream/find-command.js';
+
+/** One line per stdio upstream that cannot start, naming the field and the fix. */
+export async function brokenUpstreams(loaded: LoadedConfig): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [name, upstream] of Object.entries(loaded.config.upstreams)) {
+    if (upstream.command === undefined) continue;
+    const { found, searched } = await findCommand(upstream, loaded.baseDir);
+    if (found) continue;
+    const field = `config: upstreams.${name}.command: '${upstream.command}'`;
+    problems.push(
+      searched.length > 0
+        ? `${field} is not on PATH — the upstream is started with PATH=${searched.join(':')}; install it there, write its absolute path, or set upstreams.${name}.env.PATH`
+        : `${field} is not an executable file — fix the path (a relative one starts from upstreams.${name}.cwd, else the config file's folder)`,
+    );
+  }
+  return problems;
+}
+
+/** One warning line per rule scope no role, user, default scope or stored API key can hold. */
+export async function ruleScopeWarnings(loaded: LoadedConfig): Promise<string[]> {
+  const { config, baseDir } = loaded;
+  const policy = new Policy(config.policy);
+  const file = resolve(baseDir, config.store.sqlite);
+  let grants: string[] = [];
+  // Only an existing store is read: checking a config must not create one.
+  if (config.auth.apiKeys && existsSync(file)) {
+    const store = openSqliteStore(file);
+    try {
+      grants = keyGrants(await store.apiKeys.list(), policy);
+    } finally {
+      await store.close();
+    }
+  }
+  return unholdableRuleScopes(config, policy, grants).map((w) => `warning: config: ${w.message}`);
+}

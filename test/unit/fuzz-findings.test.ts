@@ -1,0 +1,54 @@
+/**
+ * Crashes the fuzz targets (test/fuzz/targets.ts) found, each kept as a regression test: the input
+ * that crashed, and the clear refusal it gets now.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { policySchema } from '../../src/config/policy-schema.js';
+import { GatewayError } from '../../src/core/errors.js';
+import { ArgumentGuards } from '../../src/policy/guards.js';
+
+const root = mkdtempSync(join(tmpdir(), 'pcl-findings-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const pathGuard = () => {
+  const config = policySchema.parse({
+    tools: { 'files.write_file': { guards: { schema: false, paths: { args: ['path'], roots: [root] } } } },
+  });
+  const policy = config.tools['files.write_file'];
+  assert.ok(policy);
+  return new ArgumentGuards('write_file', policy);
+};
+
+/** Asserts the call is refused as invalid arguments with this message, not thrown as anything else. */
+async function refused(promise: Promise<unknown>, message: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof GatewayError, `expected a GatewayError, got ${String(err)}`);
+    assert.equal(err.code, 'invalid_arguments');
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('path guard: file:// URLs', () => {
+  it('refuses a lone % (decodeURIComponent threw a URIError instead of a refusal)', async () => {
+    await refused(
+      pathGuard().check({ path: `file://${root}/%` }, undefined),
+      /argument path is not a well-formed file:\/\/ URL/,
+    );
+  });
+
+  it('refuses a file:// URL that does not parse at all', async () => {
+    await refused(
+      pathGuard().check({ path: 'file://[' }, undefined),
+      /argument path is not a well-formed file:\/\/ URL/,
+    );
+  });
+
+  it('still accepts a well-formed file:// URL inside the root', async () => {
+    await pathGuard().check({ path: `file://${root}/a%20b.txt` }, undefined);
+  });
+});
