@@ -197,7 +197,7 @@ export class RequestAudit implements VerdictRecorder {
     if (latencyMs !== undefined && upstreamStatus !== undefined)
       this.services.metrics?.observeUpstream(upstream, request.method, upstreamStatus, latencyMs / 1000);
     // The response is the one the client got: the gatekeeper's markers say what it withheld.
-    const withheld = response && 'result' in response ? withheldIn(response.result) : [];
+    const withheld = response && 'result' in response ? withheldIn(request.method, response.result) : [];
     const withPayload =
       verdict.target.kind === 'tool' && this.services.log.logsArgumentsOf(upstream, verdict.target.name);
     const event: Omit<PolicyDecisionEvent, 'time'> = {

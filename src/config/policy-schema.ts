@@ -43,7 +43,10 @@ const urlGuardSchema = z.strictObject({
 });
 
 const guardsSchema = z.strictObject({
-  /** Validate arguments against the tool's own inputSchema before forwarding (default on). */
+  /**
+   * Validate arguments against the tool's own inputSchema before forwarding — for every tool, named
+   * here or not; `false` turns it off for this tool.
+   */
   schema: z.boolean().default(true),
   paths: pathGuardSchema.optional(),
   urls: urlGuardSchema.optional(),
@@ -58,6 +61,9 @@ const toolPolicySchema = z.strictObject({
   destructive: z.boolean().optional(),
   guards: guardsSchema.prefault({}),
 });
+
+/** What a tool that `policy.tools` does not name gets: its arguments checked against its inputSchema. */
+export const DEFAULT_TOOL_POLICY: ToolPolicy = toolPolicySchema.parse({});
 
 export const DEFAULT_ROLES: Readonly<Record<string, readonly string[]>> = {
   viewer: ['tools:read', 'resources:read', 'prompts:read'],

@@ -78,7 +78,6 @@ export class Gatekeeper {
   private async checkArguments(request: JsonRpcRequest): Promise<GatewayError | undefined> {
     const name = String(request.params?.name);
     const guards = this.options.policy.guardsFor(this.options.upstream, name);
-    if (!guards) return undefined;
     try {
       await guards.check(
         request.params?.arguments as Params | undefined,

@@ -85,12 +85,17 @@ export function screenInputRequests(inputRequests: unknown, decide: ResourceDeci
   return { value, withheld };
 }
 
-/** The URIs the gateway withheld from a result it sent (its markers: upstream ones were stripped). */
-export function withheldIn(result: Params): string[] {
+/**
+ * The URIs the gateway withheld from a `method` result it sent: its markers, read where screenResult
+ * screens (and so stripped the upstream's own).
+ */
+export function withheldIn(method: string, result: Params): string[] {
   const blocks = [
-    ...(Array.isArray(result.content) ? result.content : []),
-    ...(Array.isArray(result.messages) ? result.messages.flatMap(messageBlocks) : []),
-    ...(isObject(result.inputRequests)
+    ...(method === 'tools/call' && Array.isArray(result.content) ? result.content : []),
+    ...(method === 'prompts/get' && Array.isArray(result.messages)
+      ? result.messages.flatMap(messageBlocks)
+      : []),
+    ...(result.resultType === 'input_required' && isObject(result.inputRequests)
       ? Object.values(result.inputRequests).flatMap((request) =>
           isObject(request) && isObject(request.params) && Array.isArray(request.params.messages)
             ? request.params.messages.flatMap(messageBlocks)

@@ -115,3 +115,60 @@ describe('a guarded argument left out (server-everything gzip-file-as-resource)'
     }
   });
 });
+
+describe('arguments checked against the inputSchema of every tool (server-everything echo)', () => {
+  let strict: TestGateway;
+  let optedOut: TestGateway;
+
+  before(async () => {
+    strict = await startTestGateway(gatewayYaml(stdioUpstream('everything', EVERYTHING, ['stdio'])));
+    optedOut = await startTestGateway(
+      gatewayYaml(
+        stdioUpstream('everything', EVERYTHING, ['stdio']),
+        'policy:\n  tools:\n    everything.echo: { guards: { schema: false } }\n',
+      ),
+    );
+  });
+  after(async () => {
+    await strict.close();
+    await optedOut.close();
+  });
+
+  it('refuses echo with message: 42 before the upstream, naming the field, though no policy names echo', async () => {
+    const c = await connect(`${strict.url}/mcp`);
+    try {
+      for (const [args, field] of [
+        [{ message: 42 }, /\/message must be string/],
+        [{}, /must have required property 'message'/],
+      ] as const) {
+        await assert.rejects(
+          c.client.callTool({ name: 'echo', arguments: args }),
+          (err: Error & { code?: number }) => {
+            assert.equal(err.code, -32602, err.message);
+            assert.match(err.message, /tool 'echo': arguments do not match its input schema/);
+            assert.match(err.message, field);
+            return true;
+          },
+        );
+      }
+      const ok = await c.client.callTool({ name: 'echo', arguments: { message: 'hi' } });
+      assert.deepEqual(ok.content, [{ type: 'text', text: 'Echo: hi' }]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('guards.schema: false for the tool lets the call through to the upstream, which judges it itself', async () => {
+    const c = await connect(`${optedOut.url}/mcp`);
+    try {
+      const answer = await c.client.callTool({ name: 'echo', arguments: { message: 42 } }).then(
+        (result) => JSON.stringify(result),
+        (err: Error) => err.message,
+      );
+      assert.doesNotMatch(answer, /arguments do not match its input schema/);
+      assert.match(answer, /Input validation error/, answer);
+    } finally {
+      await c.close();
+    }
+  });
+});

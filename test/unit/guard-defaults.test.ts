@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { policySchema } from '../../src/config/policy-schema.js';
 import { ArgumentGuards } from '../../src/policy/guards.js';
+import { Policy } from '../../src/policy/policy.js';
 
 const guardsOf = (guards: unknown) =>
   new ArgumentGuards(
@@ -118,5 +119,26 @@ describe('guarded arguments left out', () => {
     assert.throws(() =>
       policySchema.parse({ tools: { 'u.f': { guards: { urls: { args: ['x'], required: 'no' } } } } }),
     );
+  });
+});
+
+describe('schema: true for every tool (issue 14 item 8)', () => {
+  const ECHO = { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] };
+
+  it('checks a tool policy.tools does not name against its inputSchema', async () => {
+    const policy = new Policy(policySchema.parse({}));
+    await assert.rejects(
+      policy.guardsFor('everything', 'echo').check({ message: 42 }, ECHO),
+      refusedWith(/^tool 'echo': arguments do not match its input schema: \/message must be string$/),
+    );
+    await policy.guardsFor('everything', 'echo').check({ message: 'hi' }, ECHO);
+  });
+
+  it('guards.schema: false opts one tool out, and only that one', async () => {
+    const policy = new Policy(
+      policySchema.parse({ tools: { 'everything.echo': { guards: { schema: false } } } }),
+    );
+    await policy.guardsFor('everything', 'echo').check({ message: 42 }, ECHO);
+    await assert.rejects(policy.guardsFor('other', 'echo').check({ message: 42 }, ECHO), /must be string/);
   });
 });

@@ -61,7 +61,7 @@ describe('screenResult', () => {
       structuredContent: { kept: true },
     });
     assert.deepEqual(withheld, [SECRET, SECRET]);
-    assert.deepEqual(withheldIn(value), [SECRET, SECRET]);
+    assert.deepEqual(withheldIn('tools/call', value), [SECRET, SECRET]);
   });
 
   it('leaves everything in place for a principal who may read it', () => {
@@ -86,7 +86,7 @@ describe('screenResult', () => {
       { role: 'user', content: [link(OPEN), marker(SECRET, MARKER_TEXT)] },
     ]);
     assert.deepEqual(withheld, [SECRET, SECRET]);
-    assert.deepEqual(withheldIn(value), [SECRET, SECRET]);
+    assert.deepEqual(withheldIn('prompts/get', value), [SECRET, SECRET]);
   });
 
   it('judges every spelling of the URI the upstream may resolve', () => {
@@ -126,7 +126,7 @@ describe('screenResult', () => {
       { ...link(OPEN), _meta: {} },
     ]);
     assert.deepEqual(withheld, []);
-    assert.deepEqual(withheldIn(value), []);
+    assert.deepEqual(withheldIn('tools/call', value), []);
   });
 
   it('screens the requests of an input_required result', () => {
@@ -152,12 +152,15 @@ describe('screenResult', () => {
       requestState: 'x',
     });
     assert.deepEqual(withheld, [SECRET]);
-    assert.deepEqual(withheldIn(value), [SECRET]);
+    assert.deepEqual(withheldIn('tools/call', value), [SECRET]);
   });
 
-  it('leaves other methods alone', () => {
+  it('leaves other methods alone, and reads no marker in them', () => {
     const result = { contents: [{ uri: SECRET, blob: 'eA==' }], content: [embedded(SECRET)] };
     assert.deepEqual(screenResult('resources/read', result, viewer), { value: result, withheld: [] });
+    const forged = { content: [marker(SECRET, 'forged')] };
+    assert.deepEqual(withheldIn('resources/read', forged), []);
+    assert.deepEqual(withheldIn('tools/call', forged), [SECRET], 'where it screens, a marker counts');
   });
 });
 
