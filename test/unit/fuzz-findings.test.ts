@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { ConfigError } from '../../src/config/errors.js';
+import { parseConfig } from '../../src/config/load.js';
 import { policySchema } from '../../src/config/policy-schema.js';
 import { GatewayError } from '../../src/core/errors.js';
 import { ArgumentGuards } from '../../src/policy/guards.js';
@@ -50,5 +52,37 @@ describe('path guard: file:// URLs', () => {
 
   it('still accepts a well-formed file:// URL inside the root', async () => {
     await pathGuard().check({ path: `file://${root}/a%20b.txt` }, undefined);
+  });
+});
+
+describe('config: YAML aliases', () => {
+  const refusedConfig = (yaml: string) => {
+    try {
+      parseConfig(yaml, root, {});
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+      return err.message;
+    }
+    assert.fail('the config was accepted');
+  };
+
+  it('refuses an alias inside its own anchor (it overflowed the stack)', () => {
+    assert.equal(
+      refusedConfig('&a [*a]'),
+      'config: [0] is a YAML alias inside the value it names (*name within &name) — write the value out',
+    );
+    assert.match(
+      refusedConfig('upstreams: &u { everything: { command: node, args: *u } }\nauth: { none: true }'),
+      /^config: upstreams\.everything\.args is a YAML alias inside the value it names/,
+    );
+  });
+
+  it('still accepts an alias that repeats a value defined elsewhere', () => {
+    const { config } = parseConfig(
+      'upstreams:\n  a: &up { command: node }\n  b: *up\nauth: { none: true }\n',
+      root,
+      {},
+    );
+    assert.equal(config.upstreams.b?.command, 'node');
   });
 });
