@@ -86,3 +86,26 @@ describe('config: YAML aliases', () => {
     assert.equal(config.upstreams.b?.command, 'node');
   });
 });
+
+describe('url guard: IPv4-compatible IPv6 addresses', () => {
+  const urlGuard = () => {
+    const policy = policySchema.parse({
+      tools: { 'web.fetch': { guards: { schema: false, urls: { args: ['url'] } } } },
+    }).tools['web.fetch'];
+    assert.ok(policy);
+    return new ArgumentGuards('fetch', policy);
+  };
+
+  it('refuses ::a.b.c.d, which ipaddr.js calls unicast but a tunnel delivers to a.b.c.d', async () => {
+    // The URL parser writes [::127.0.0.1] as [::7f00:1], the form that was let through.
+    await refused(
+      urlGuard().check({ url: 'http://[::127.0.0.1]/' }, undefined),
+      /a reserved address \(::7f00:1\)/,
+    );
+    await refused(urlGuard().check({ url: 'http://[::a9fe:a9fe]/latest' }, undefined), /a reserved address/);
+  });
+
+  it('still allows a public IPv6 address', async () => {
+    await urlGuard().check({ url: 'http://[2606:4700::1111]/' }, undefined);
+  });
+});
