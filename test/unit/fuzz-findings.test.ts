@@ -7,6 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { AuthError } from '../../src/auth/auth-error.js';
+import { BasicUsers } from '../../src/auth/basic.js';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { authSchema } from '../../src/config/auth-schema.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import { policySchema } from '../../src/config/policy-schema.js';
@@ -107,5 +111,23 @@ describe('url guard: IPv4-compatible IPv6 addresses', () => {
 
   it('still allows a public IPv6 address', async () => {
     await urlGuard().check({ url: 'http://[2606:4700::1111]/' }, undefined);
+  });
+});
+
+describe('basic users: the remembered-pair cache', () => {
+  it('does not let a name and password cut at another point pass for a remembered pair', async () => {
+    const config = authSchema.parse({
+      basic: { users: { a: { passwordHash: await hashPassword('\0aa') } } },
+    }).basic;
+    assert.ok(config);
+    const users = new BasicUsers(config, []);
+    const from = { clientIp: '127.0.0.1', secure: true };
+    assert.equal((await users.verify({ username: 'a', password: '\0aa', ...from })).name, 'a');
+    // "a\0" + "aa" hashed the same as "a" + "\0aa" and signed in as a from the cache.
+    await assert.rejects(users.verify({ username: 'a\0', password: 'aa', ...from }), (err: unknown) => {
+      assert.ok(err instanceof AuthError);
+      assert.equal(err.message, 'wrong user name or password');
+      return true;
+    });
   });
 });
