@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AuthError } from '../../src/auth/auth-error.js';
 import { BasicUsers } from '../../src/auth/basic.js';
-import { hashPassword } from '../../src/auth/passwords.js';
+import { hashPassword, verifyPassword } from '../../src/auth/passwords.js';
 import { authSchema } from '../../src/config/auth-schema.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -117,17 +117,26 @@ describe('url guard: IPv4-compatible IPv6 addresses', () => {
 describe('basic users: the remembered-pair cache', () => {
   it('does not let a name and password cut at another point pass for a remembered pair', async () => {
     const config = authSchema.parse({
-      basic: { users: { a: { passwordHash: await hashPassword('\0aa') } } },
+      basic: { users: { 'a\0b': { passwordHash: await hashPassword('c') } } },
     }).basic;
     assert.ok(config);
     const users = new BasicUsers(config, []);
     const from = { clientIp: '127.0.0.1', secure: true };
-    assert.equal((await users.verify({ username: 'a', password: '\0aa', ...from })).name, 'a');
-    // "a\0" + "aa" hashed the same as "a" + "\0aa" and signed in as a from the cache.
-    await assert.rejects(users.verify({ username: 'a\0', password: 'aa', ...from }), (err: unknown) => {
+    assert.equal((await users.verify({ username: 'a\0b', password: 'c', ...from })).name, 'a\0b');
+    // "a" + "b\0c" hashed the same as "a\0b" + "c" and signed in from the cache.
+    await assert.rejects(users.verify({ username: 'a', password: 'b\0c', ...from }), (err: unknown) => {
       assert.ok(err instanceof AuthError);
       assert.equal(err.message, 'wrong user name or password');
       return true;
     });
+  });
+});
+
+describe('passwords: trailing NUL bytes', () => {
+  it('refuses a password with NUL bytes added (scrypt hashed "pw" and "pw\\0" alike)', async () => {
+    const hash = await hashPassword('b');
+    assert.equal(await verifyPassword('b', hash), true);
+    assert.equal(await verifyPassword('b\0', hash), false);
+    assert.equal(await verifyPassword('b\0\0\0', hash), false);
   });
 });
