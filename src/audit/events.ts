@@ -121,7 +121,7 @@ export interface AuthFailureEvent extends EventBase<'auth.failure'> {
   /**
    * The stable error code the client got: `unauthorized` (no credential), `invalid_token`,
    * `invalid_auth_request` (malformed, two credentials, credential in the URL), `insecure_transport`,
-   * `too_many_attempts`.
+   * `too_many_attempts`; on the sign-in page, `invalid_credentials` (a wrong user name or password).
    */
   readonly reason: string;
   /** The refusal's message (why: unknown key, revoked, expired, bad signature…), redacted. */

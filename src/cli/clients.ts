@@ -8,6 +8,7 @@ import { OAuthError } from '../oauth/errors.js';
 import { type StaticClientRecord, StaticClients } from '../oauth/static-clients.js';
 import { openStore } from '../store/open.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+import { printTable } from './table.js';
 
 function fail(message: string): never {
   process.stderr.write(`portcullis: ${message}\n`);
@@ -79,11 +80,21 @@ export function registerClients(program: Command): void {
     .option(...CONFIG_OPTION)
     .action(async (options: { config: string }) => {
       const records = await withClients(options.config, (c) => c.list());
+      if (records.length === 0) {
+        process.stdout.write('no clients registered — add one with: npx portcullis clients add\n');
+        return;
+      }
       const status = (r: StaticClientRecord) => (r.revokedAt === null ? 'active' : 'revoked');
-      for (const r of records)
-        process.stdout.write(
-          `${r.clientId}  ${r.name}  ${r.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'}  ${r.redirectUris.join(',')}  ${status(r)}\n`,
-        );
+      printTable([
+        ['ID', 'NAME', 'TYPE', 'REDIRECT URIS', 'STATUS'],
+        ...records.map((r) => [
+          r.clientId,
+          r.name,
+          r.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential',
+          r.redirectUris.join(','),
+          status(r),
+        ]),
+      ]);
     });
 
   clients

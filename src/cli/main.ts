@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The portcullis command. Every subcommand takes --config FILE (default ./portcullis.yaml). */
 import { Command } from 'commander';
+import { VERSION } from '../core/version.js';
 import { registerAudit } from './audit.js';
 import { registerCheckConfig } from './check-config.js';
 import { registerClients } from './clients.js';
@@ -15,6 +16,7 @@ import { registerWrap } from './wrap.js';
 const program = new Command()
   .name('portcullis')
   .description('A security gateway for MCP servers')
+  .version(VERSION, '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode));
 

@@ -334,7 +334,7 @@ export class AuthorizationServer {
         type: 'auth.failure',
         requestId: r.requestId,
         method: 'basic',
-        reason: err.status === 429 ? 'too_many_attempts' : 'invalid_token',
+        reason: err.status === 429 ? 'too_many_attempts' : 'invalid_credentials',
         message: err.message,
         status: err.status,
         clientIp: r.clientIp,

@@ -892,9 +892,9 @@ describe('OAuth attacks: password guessing on the sign-in page, HS256 forgeries'
     assert.deepEqual(
       failures.map((e) => [e.reason, e.status]),
       [
-        ['invalid_token', 401],
-        ['invalid_token', 401],
-        ['invalid_token', 401],
+        ['invalid_credentials', 401],
+        ['invalid_credentials', 401],
+        ['invalid_credentials', 401],
         ['too_many_attempts', 429],
         ['too_many_attempts', 429],
       ],

@@ -304,21 +304,14 @@ describe('OAuth with a pre-registered (static) confidential client, through the 
     });
     assert.ok((await listTools(mcp, app)).includes('echo'));
     const listed = await cli('consents', 'list', '--user', 'alice', '--config', configFile);
-    assert.match(
-      listed.stdout,
-      new RegExp(`^alice  ${second}  prompts:read,resources:read,tools:read  \\d{4}-`, 'm'),
+    const row = new RegExp(
+      `^(cns_[0-9a-f]{12})  alice  Second App +${second}  prompts:read,resources:read,tools:read +\\d{4}-`,
+      'm',
     );
+    assert.match(listed.stdout, row);
+    const consent = row.exec(listed.stdout)?.[1] as string;
 
-    const revoked = await cli(
-      'consents',
-      'revoke',
-      '--user',
-      'alice',
-      '--client',
-      second,
-      '--config',
-      configFile,
-    );
+    const revoked = await cli('consents', 'revoke', consent, '--config', configFile);
     assert.equal(revoked.stdout, 'revoked the consent of alice; 1 grant(s) revoked\n');
     const refused = await fetch(mcp, {
       method: 'POST',
