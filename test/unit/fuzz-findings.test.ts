@@ -139,4 +139,8 @@ describe('passwords: trailing NUL bytes', () => {
     assert.equal(await verifyPassword('b\0', hash), false);
     assert.equal(await verifyPassword('b\0\0\0', hash), false);
   });
+
+  it('will not hash a password with a NUL byte ("b\\0" would hash like "b")', async () => {
+    await assert.rejects(hashPassword('b\0'), /may not contain a NUL byte/);
+  });
 });
