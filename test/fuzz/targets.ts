@@ -843,8 +843,8 @@ const basicUsers = fc.uniqueArray(
   { selector: ([u]) => u, minLength: 1, maxLength: 3 },
 );
 /**
- * Attempts at the configured users: wrong passwords, the same `name` + NUL + `password` string cut
- * at another point (a boundary the password cache must not blur), and strangers (rarer: a stranger
+ * Attempts at the configured users: wrong passwords, near misses, the same `name` + NUL + `password`
+ * string cut at another point (a boundary the password cache must not blur), and strangers (rarer: a stranger
  * costs a full-strength scrypt against the decoy hash).
  */
 const attemptsOn = (users: readonly (readonly [string, string])[]) => {
@@ -858,6 +858,13 @@ const attemptsOn = (users: readonly (readonly [string, string])[]) => {
           const cut = at % whole.length;
           return [whole.slice(0, cut), whole.slice(cut + 1)];
         }),
+        weight: 2,
+      },
+      {
+        // Near misses: one character more (a NUL too) or less.
+        arbitrary: user.chain(([u, p]) =>
+          fc.constantFrom(`${p}\0`, `${p}a`, p.slice(0, -1)).map((q): [string, string] => [u, q]),
+        ),
         weight: 2,
       },
       { arbitrary: fc.tuple(smallWord, smallWord), weight: 1 },
