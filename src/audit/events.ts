@@ -173,6 +173,11 @@ export interface PolicyDecisionEvent extends EventBase<'policy.decision'> {
   readonly upstreamStatus?: UpstreamStatus;
   /** The upstream's JSON-RPC error code, when it answered with an error. */
   readonly upstreamError?: number;
+  /**
+   * Resources the answer carried (embedded or linked) that the principal may not read: each was
+   * replaced by a text item saying it was withheld. Their URIs, in the order met.
+   */
+  readonly withheld?: readonly string[];
   /** The MCP protocol revision the client spoke. */
   readonly protocolVersion?: string;
   /** The call's arguments: only for tools listed in audit.logArguments, redacted. */

@@ -13,6 +13,7 @@ import { requestTarget } from '../core/methods.js';
 import type { Principal } from '../core/principal.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { SpanHandle } from '../observability/tracing.js';
+import { withheldIn } from '../policy/result-filter.js';
 import type { AuditLog } from './audit-log.js';
 import {
   type AuditTarget,
@@ -195,6 +196,8 @@ export class RequestAudit implements VerdictRecorder {
       upstreamStatus === undefined ? undefined : Math.round(performance.now() - this.ctx.startedAt);
     if (latencyMs !== undefined && upstreamStatus !== undefined)
       this.services.metrics?.observeUpstream(upstream, request.method, upstreamStatus, latencyMs / 1000);
+    // The response is the one the client got: the gatekeeper's markers say what it withheld.
+    const withheld = response && 'result' in response ? withheldIn(request.method, response.result) : [];
     const withPayload =
       verdict.target.kind === 'tool' && this.services.log.logsArgumentsOf(upstream, verdict.target.name);
     const event: Omit<PolicyDecisionEvent, 'time'> = {
@@ -212,6 +215,7 @@ export class RequestAudit implements VerdictRecorder {
       ...(latencyMs !== undefined ? { latencyMs } : {}),
       ...(upstreamStatus !== undefined ? { upstreamStatus } : {}),
       ...(response && 'error' in response && response.error ? { upstreamError: response.error.code } : {}),
+      ...(withheld.length > 0 ? { withheld } : {}),
       ...(this.ctx.protocolVersion !== undefined ? { protocolVersion: this.ctx.protocolVersion } : {}),
       ...(withPayload ? { arguments: (request.params as Params | undefined)?.arguments ?? {} } : {}),
       ...(withPayload && response && 'result' in response ? { result: response.result } : {}),

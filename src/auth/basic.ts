@@ -61,8 +61,9 @@ export class BasicUsers {
     }
     // Throttling comes first: a remembered pair must not become an unthrottled guessing oracle.
     await this.refuseIfThrottled(request);
+    // JSON keeps the boundary: with a NUL joining them, "a\0" + "x" and "a" + "\0x" were one pair.
     const pair = createHmac('sha256', this.cacheKey)
-      .update(`${request.username}\0${request.password}`)
+      .update(JSON.stringify([request.username, request.password]))
       .digest('base64url');
     const known = this.remembered.get(pair);
     if (known) return known;

@@ -3,7 +3,9 @@
  * - a credential in the URL query is refused outright (URLs end up in logs, proxies and history);
  * - `X-API-Key: pcl_…`, or `Authorization: Bearer …` (an API key when it starts with pcl_, else a
  *   token for the identity provider), or `Authorization: Basic …`;
- * - two credentials at once are refused rather than guessing which one counts.
+ * - two credentials at once are refused rather than guessing which one counts — two Authorization
+ *   headers, two X-API-Key headers, or one of each (read from the raw headers: Node keeps only the
+ *   first Authorization and joins repeated X-API-Key values, so the parsed headers cannot tell).
  */
 import type { IncomingMessage } from 'node:http';
 import { API_KEY_PREFIX } from './api-keys.js';
@@ -32,6 +34,7 @@ const CREDENTIAL_PARAMS = new Set([
 
 export function readCredential(req: IncomingMessage): Credential | undefined {
   refuseCredentialInQuery(req.url ?? '/');
+  refuseRepeatedHeaders(req.rawHeaders);
   const apiKeyHeader = req.headers['x-api-key'];
   const authorization = req.headers.authorization;
   if (apiKeyHeader !== undefined && authorization !== undefined) {
@@ -74,6 +77,25 @@ function decodeBasic(value: string): Credential {
   if (colon < 1)
     throw new AuthError('invalid_request', 'Basic credentials must be base64 of "user:password"');
   return { kind: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+function refuseRepeatedHeaders(rawHeaders: readonly string[]): void {
+  const counts = { authorization: 0, 'x-api-key': 0 };
+  // rawHeaders alternates names and values.
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]?.toLowerCase();
+    if (name === 'authorization' || name === 'x-api-key') counts[name]++;
+  }
+  for (const [name, count] of [
+    ['Authorization', counts.authorization],
+    ['X-API-Key', counts['x-api-key']],
+  ] as const) {
+    if (count > 1)
+      throw new AuthError(
+        'invalid_request',
+        `send one credential: this request has ${count} ${name} headers — send exactly one`,
+      );
+  }
 }
 
 function refuseCredentialInQuery(url: string): void {

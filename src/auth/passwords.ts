@@ -21,6 +21,10 @@ function maxmem(ln: number, r: number): number {
 }
 
 export async function hashPassword(password: string): Promise<string> {
+  if (password.includes('\0'))
+    throw new Error(
+      'a password may not contain a NUL byte: its hash would also take the password cut at the NUL',
+    );
   const salt = randomBytes(16);
   const { ln, r, p } = DEFAULT;
   const hash = await scryptAsync(password, salt, DIGEST_BYTES, { N: 2 ** ln, r, p, maxmem: maxmem(ln, r) });
@@ -30,7 +34,8 @@ export async function hashPassword(password: string): Promise<string> {
 /** Constant-time check of `password` against an encoded hash; false for anything malformed or out of bounds. */
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const hash = parsePasswordHash(encoded);
-  if (!hash) return false;
+  // scrypt keys an HMAC, which pads short keys with zero bytes: "pw" and "pw\0" would both pass.
+  if (!hash || password.includes('\0')) return false;
   const actual = await scryptAsync(password, hash.salt, DIGEST_BYTES, {
     N: 2 ** hash.ln,
     r: hash.r,

@@ -26,6 +26,11 @@ const pathGuardSchema = z.strictObject({
   args: z.array(z.string().min(1)).min(1),
   /** Directories the paths must stay inside, after resolving `..` and symlinks. */
   roots: z.array(z.string().min(1)).min(1),
+  /**
+   * A left-out argument is judged by its inputSchema default; without one it is refused unless this
+   * is false (the argument is optional and the tool does nothing with a path when it is absent).
+   */
+  required: z.boolean().default(true),
 });
 
 const urlGuardSchema = z.strictObject({
@@ -33,10 +38,15 @@ const urlGuardSchema = z.strictObject({
   args: z.array(z.string().min(1)).min(1),
   /** URL patterns allowed (`*` wildcards); without it, any public http(s) URL. */
   allow: z.array(z.string().min(1)).optional(),
+  /** As for paths: false allows leaving the argument out when the schema gives it no default. */
+  required: z.boolean().default(true),
 });
 
 const guardsSchema = z.strictObject({
-  /** Validate arguments against the tool's own inputSchema before forwarding (default on). */
+  /**
+   * Validate arguments against the tool's own inputSchema before forwarding — for every tool, named
+   * here or not; `false` turns it off for this tool.
+   */
   schema: z.boolean().default(true),
   paths: pathGuardSchema.optional(),
   urls: urlGuardSchema.optional(),
@@ -51,6 +61,9 @@ const toolPolicySchema = z.strictObject({
   destructive: z.boolean().optional(),
   guards: guardsSchema.prefault({}),
 });
+
+/** What a tool that `policy.tools` does not name gets: its arguments checked against its inputSchema. */
+export const DEFAULT_TOOL_POLICY: ToolPolicy = toolPolicySchema.parse({});
 
 export const DEFAULT_ROLES: Readonly<Record<string, readonly string[]>> = {
   viewer: ['tools:read', 'resources:read', 'prompts:read'],

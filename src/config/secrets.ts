@@ -58,13 +58,25 @@ export function interpolate(tree: unknown, env: NodeJS.ProcessEnv, baseDir: stri
       return whole;
     });
 
+  // A YAML alias inside its own anchor (`&a [*a]`) decodes to a cycle: refused, not walked forever.
+  const ancestors = new Set<object>();
   const walk = (node: unknown, path: (string | number)[]): unknown => {
     if (typeof node === 'string') return node.includes('${') ? fill(node, path) : node;
-    if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
-    if (node !== null && typeof node === 'object') {
-      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, [...path, k])]));
+    if (node === null || typeof node !== 'object') return node;
+    if (ancestors.has(node)) {
+      problems.push({
+        path,
+        message: 'is a YAML alias inside the value it names (*name within &name) — write the value out',
+      });
+      return null;
     }
-    return node;
+    ancestors.add(node);
+    try {
+      if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, [...path, k])]));
+    } finally {
+      ancestors.delete(node);
+    }
   };
 
   const value = walk(tree, []);

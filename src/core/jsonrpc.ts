@@ -167,6 +167,12 @@ export function asRequestId(value: unknown): RequestId | undefined {
 }
 
 /** The progress token a request asks progress notifications for (`_meta.progressToken`). */
+/** The map key of a progress token (a notification's or a request's), or undefined when it is none. */
+export function progressKeyOf(token: unknown): string | undefined {
+  const id = asRequestId(token);
+  return id === undefined ? undefined : idKey(id);
+}
+
 export function progressTokenOf(params: Params | undefined): RequestId | undefined {
   const meta = params?._meta;
   return meta !== null && typeof meta === 'object' ? asRequestId((meta as Params).progressToken) : undefined;

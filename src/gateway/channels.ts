@@ -7,6 +7,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { UpstreamConfig } from '../config/schema.js';
 import type { Principal } from '../core/principal.js';
 import type { Logger } from '../log/logger.js';
+import { runCall } from '../pipeline/call-stages.js';
 import { ToolCatalog } from '../policy/catalog.js';
 import { Gatekeeper } from '../policy/gatekeeper.js';
 import type { Policy } from '../policy/policy.js';
@@ -131,6 +132,7 @@ export function openChannels(
         principal,
         link: adapter ?? link,
         gatekeeper,
+        runCall,
         maxStreams: config.limits.streamsPerSession,
         logger,
       });

@@ -7,11 +7,13 @@ import type { Logger } from '../log/logger.js';
 import { metricsHandler } from '../observability/metrics.js';
 import { Readiness } from '../observability/readiness.js';
 import { adminPipeline } from '../pipeline/admin-stages.js';
+import { runCall } from '../pipeline/call-stages.js';
 import { mcpPipeline } from '../pipeline/mcp-stages.js';
 import type { Policy } from '../policy/policy.js';
 import { modernRelay } from '../relay/modern/relay.js';
 import type { GatewayAuth } from './auth.js';
 import type { Channels } from './channels.js';
+import type { Drain } from './drain.js';
 import type { Services } from './services.js';
 
 export function routes(
@@ -23,6 +25,7 @@ export function routes(
     readonly policy: Policy;
     readonly publicUrl: URL;
     readonly scopes: readonly string[];
+    readonly drain: Drain;
   },
   logger: Logger,
 ): ReturnType<typeof frontDoor> {
@@ -50,7 +53,7 @@ export function routes(
       relay: {
         sessions,
         openSession: channels.openSession,
-        modern: modernRelay({ sessions, openBridge: channels.openBridge }),
+        modern: modernRelay({ sessions, openBridge: channels.openBridge, runCall }),
       },
       audit,
       tracing,
@@ -80,5 +83,6 @@ export function routes(
       : {}),
     readiness: () => readiness.report(),
     logger,
+    track: (handling) => parts.drain.track(handling),
   });
 }

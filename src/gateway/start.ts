@@ -16,9 +16,13 @@ import { openAuth } from './auth.js';
 import { openChannels } from './channels.js';
 import { startupChecks } from './checks.js';
 import { buildOrClose } from './closer.js';
+import { Drain } from './drain.js';
 import { type HeldPort, hostForUrl, listen } from './listen.js';
 import { routes } from './router.js';
 import { openServices } from './services.js';
+
+/** How long a stop waits for the requests in flight, once their channels are closed. */
+const DRAIN_TIMEOUT_MS = 5_000;
 
 export interface RunningGateway {
   /** The base URL the gateway listens on, e.g. http://127.0.0.1:8787 */
@@ -64,6 +68,20 @@ export function startGateway(
       () => stopListening(server, held),
       (stop) => stop(),
     );
+    // Closed after the channels (last opened, first closed): their calls end, the requests they
+    // held settle with their audit records, and only then is gateway.stop written.
+    let startedAt: number | undefined;
+    let stopReason = 'close';
+    closer.add('gateway.stop', services.auditLog, (log) => {
+      if (startedAt === undefined) return;
+      log.record({
+        type: 'gateway.stop',
+        reason: stopReason,
+        uptimeMs: Date.now() - startedAt,
+        auditDropped: log.dropped,
+      });
+    });
+    const drain = closer.add('requests in flight', new Drain(logger), (d) => d.settle(DRAIN_TIMEOUT_MS));
     const url = `${services.tls ? 'https' : 'http'}://${hostForUrl(config.listen.host)}:${held.port}`;
     const publicUrl = new URL(config.publicUrl ?? url);
     const policy = new Policy(config.policy);
@@ -75,12 +93,12 @@ export function startGateway(
       childProcesses: runningChildren,
       audit: services.auditLog,
     });
-    held.open(routes(loaded, { services, auth, channels, policy, publicUrl, scopes }, logger));
+    held.open(routes(loaded, { services, auth, channels, policy, publicUrl, scopes, drain }, logger));
     logger.info(startedLine(loaded, url, publicUrl, services.limiters.state), 'portcullis started');
     await startupChecks(loaded, services, channels, policy, logger);
     if (auth.bootstrapKey)
       logger.info('created the first admin API key (shown once on the terminal, stored only as a hash)');
-    const startedAt = Date.now();
+    startedAt = Date.now();
     services.auditLog.record({
       type: 'gateway.start',
       version: VERSION,
@@ -89,15 +107,6 @@ export function startGateway(
       publicUrl: publicUrl.href,
       posture: securityPosture(config, services.limiters.state),
     });
-    closer.add('gateway.stop', services.auditLog, (log) =>
-      log.record({
-        type: 'gateway.stop',
-        reason: stopReason,
-        uptimeMs: Date.now() - startedAt,
-        auditDropped: log.dropped,
-      }),
-    );
-    let stopReason = 'close';
     return {
       url,
       port: held.port,

@@ -32,6 +32,8 @@ export interface FrontDoorOptions {
   readonly allowedOrigins: readonly string[];
   readonly publicUrl: URL;
   readonly logger: Logger;
+  /** Told of every MCP, admin and OAuth request's handling, so a stop can let it finish. */
+  readonly track: (handling: Promise<unknown>) => void;
   /** Serves GET /metrics (Prometheus), when metrics are on. */
   readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
   /** The gateway's own OAuth authorization server, and the per-IP limit its endpoints share. */
@@ -110,13 +112,14 @@ export function frontDoor(options: FrontDoorOptions): (req: IncomingMessage, res
     const oauthRoute = options.oauth?.server.route(req.method, pathname);
     if (oauthRoute && options.oauth) {
       const { limitIp } = options.oauth;
-      limitIp(ip)
+      const handling = limitIp(ip)
         .then(() => oauthRoute({ req, res, clientIp: ip, secure, requestId }))
         .catch((err: unknown) => {
           const error = toGatewayError(err);
           logRefusal(error, requestId, req.method, pathname);
           sendGatewayErrorAsOAuth(res, error);
         });
+      options.track(handling);
       return;
     }
     const endpoint = pathname.startsWith(ADMIN_PREFIX)
@@ -142,7 +145,7 @@ export function frontDoor(options: FrontDoorOptions): (req: IncomingMessage, res
       startedAt: performance.now(),
     };
     const pipeline = endpoint.path === ADMIN_PREFIX ? options.admin : options.mcp;
-    pipeline(ctx).catch((err: unknown) => {
+    const handling = pipeline(ctx).catch((err: unknown) => {
       const error = toGatewayError(err);
       logRefusal(error, requestId, req.method, pathname);
       try {
@@ -155,6 +158,7 @@ export function frontDoor(options: FrontDoorOptions): (req: IncomingMessage, res
         res.destroy();
       }
     });
+    options.track(handling);
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * The policy applied to traffic with one upstream: which requests may pass, and what the lists
- * they get back may show — both through the same Policy decision, for the principal of each
- * request (a token may carry more scopes after a step-up, on the same session).
+ * The policy applied to traffic with one upstream: which requests may pass, what the lists they get
+ * back may show, and which resources embedded in an answer may be shown — all through the same Policy
+ * decision, for the principal of each request (a token may carry more scopes after a step-up, on the
+ * same session).
  */
 import { auditTarget, type VerdictRecorder } from '../audit/request-audit.js';
 import { GatewayError } from '../core/errors.js';
@@ -9,6 +10,7 @@ import type { JsonRpcRequest, Params } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import type { ToolCatalog } from './catalog.js';
 import type { Decision, Policy } from './policy.js';
+import { type ResourceDecider, screenResult } from './result-filter.js';
 import type { ScopeSet } from './scopes.js';
 
 /** JSON-RPC code for a denied request (implementation-defined range; 2026 clients get -32603). */
@@ -76,7 +78,6 @@ export class Gatekeeper {
   private async checkArguments(request: JsonRpcRequest): Promise<GatewayError | undefined> {
     const name = String(request.params?.name);
     const guards = this.options.policy.guardsFor(this.options.upstream, name);
-    if (!guards) return undefined;
     try {
       await guards.check(
         request.params?.arguments as Params | undefined,
@@ -91,17 +92,24 @@ export class Gatekeeper {
 
   /** Whether the principal may read (and so subscribe to) the resource at `uri`. */
   mayRead(uri: string, principal: Principal): boolean {
-    return this.options.policy.decideResource(
-      this.options.policy.scopesOf(principal),
-      this.options.upstream,
-      uri,
-    ).allowed;
+    return this.resourceDecider(principal)(uri).allowed;
   }
 
-  /** A list result with only what the principal may use (pagination cursors kept as they are). */
+  /** The per-resource decision for `principal`, for screening what an answer or server request carries. */
+  resourceDecider(principal: Principal): ResourceDecider {
+    const { policy, upstream } = this.options;
+    const scopes = policy.scopesOf(principal);
+    return (uri) => policy.decideResource(scopes, upstream, uri);
+  }
+
+  /**
+   * A result as the principal may see it: a list with only what they may use (pagination cursors kept
+   * as they are); any other result with the resources they may not read withheld (result-filter.ts).
+   */
   filter(method: string, result: Params, principal: Principal): Params {
     const list = LISTS[method];
-    if (!list || !Array.isArray(result[list.field])) return result;
+    if (!list) return screenResult(method, result, this.resourceDecider(principal)).value;
+    if (!Array.isArray(result[list.field])) return result;
     if (method === 'tools/list') this.catalog.observe(result);
     const { policy, upstream } = this.options;
     const scopes = policy.scopesOf(principal);

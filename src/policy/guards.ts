@@ -3,14 +3,17 @@
  * sees the call, and refused with a JSON-RPC invalid-params error naming the argument and the rule.
  * - schema: the arguments must satisfy the tool's own inputSchema (ajv, JSON Schema 2020-12);
  * - paths: confined to the configured roots — absolute, no `..`, no NUL, no `~`, no percent-encoded
- *   traversal, and symlinks resolved (for a path that does not exist yet, its nearest existing parent);
+ *   traversal, and every symlink on the path resolved, one component at a time, dangling ones too (a
+ *   link to a file yet to be made is judged by where it points: a plain open() would follow it);
  * - urls: http(s) only, matching the allow-list when there is one, and every address the host
  *   resolves to must be public unicast (no private, loopback, link-local, metadata, ULA…: SSRF);
  * - sizes: string length and array length caps, anywhere in the arguments.
+ * A path or URL argument left out is judged by the default the upstream would fill in (its
+ * inputSchema `default`); with no default it is refused, unless its guard says `required: false`.
  */
 import { lookup } from 'node:dns/promises';
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, resolve, sep } from 'node:path';
+import { lstat, readlink, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, parse, resolve, sep } from 'node:path';
 import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ipaddr from 'ipaddr.js';
@@ -37,14 +40,34 @@ function refuse(tool: string, message: string): never {
   throw new GatewayError('invalid_arguments', `tool '${tool}': ${message}`, { rpcCode: -32602 });
 }
 
-function valuesAt(args: unknown, path: string): unknown[] {
+/** The value at a dotted path, or undefined when it (or an object on the way) is absent or null. */
+function valueAt(args: unknown, path: readonly string[]): unknown {
   let node: unknown = args;
-  for (const key of path.split('.')) {
-    node =
-      node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Params)[key] : undefined;
-  }
-  if (node === undefined || node === null) return [];
-  return Array.isArray(node) ? node : [node];
+  for (const key of path) node = isRecord(node) ? node[key] : undefined;
+  return node === null ? undefined : node;
+}
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+
+/**
+ * The defaults the upstream may fill a left-out argument with: its own `default` in the input
+ * schema, or, for a nested one, the matching field of a parent's default — every candidate, so
+ * each is judged.
+ */
+function defaultsAt(schema: unknown, path: readonly string[]): unknown[] {
+  const [key, ...rest] = path;
+  const property =
+    isRecord(schema) && isRecord(schema.properties) ? schema.properties[key as string] : undefined;
+  if (!isRecord(property)) return [];
+  const own = rest.length === 0 ? property.default : valueAt(property.default, rest);
+  return [
+    ...(own === undefined || own === null ? [] : [own]),
+    ...(rest.length > 0 ? defaultsAt(property, rest) : []),
+  ];
+}
+
+function isRecord(value: unknown): value is Params {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 export class ArgumentGuards {
@@ -68,11 +91,37 @@ export class ArgumentGuards {
       this.checkSchema(args ?? {}, inputSchema);
     if (guards.maxStringLength !== undefined || guards.maxArrayItems !== undefined) this.checkSizes(args, '');
     for (const arg of guards.paths?.args ?? []) {
-      for (const value of valuesAt(args, arg)) await this.checkPath(arg, value);
+      for (const [name, value] of this.judged(arg, args, inputSchema, guards.paths?.required))
+        await this.checkPath(name, value);
     }
     for (const arg of guards.urls?.args ?? []) {
-      for (const value of valuesAt(args, arg)) await this.checkUrl(arg, value);
+      for (const [name, value] of this.judged(arg, args, inputSchema, guards.urls?.required))
+        await this.checkUrl(name, value);
     }
+  }
+
+  /**
+   * What a guarded argument will be upstream, as [name for messages, value] pairs: the values sent;
+   * for one left out, the schema's defaults (the upstream fills them in); none when the schema has
+   * no default and the guard allows absence (`required: false`) — otherwise absence is refused.
+   */
+  private judged(
+    arg: string,
+    args: Params | undefined,
+    inputSchema: unknown,
+    required = true,
+  ): [string, unknown][] {
+    const path = arg.split('.');
+    const sent = valueAt(args, path);
+    if (sent !== undefined) return asList(sent).map((value) => [arg, value]);
+    const defaults = defaultsAt(inputSchema, path).flatMap(asList);
+    if (defaults.length > 0) return defaults.map((value) => [`${arg} (left out: its schema default)`, value]);
+    if (required)
+      refuse(
+        this.tool,
+        `argument ${arg} is guarded and was left out, and the tool's input schema gives it no default — send it (or, in the gateway's policy, set required: false on the guard to allow leaving it out)`,
+      );
+    return [];
   }
 
   private checkSchema(args: Params, schema: object): void {
@@ -111,7 +160,7 @@ export class ArgumentGuards {
 
   private async checkPath(arg: string, value: unknown): Promise<void> {
     if (typeof value !== 'string') refuse(this.tool, `argument ${arg} must be a path string`);
-    const raw = value.startsWith('file://') ? decodeURIComponent(new URL(value).pathname) : value;
+    const raw = value.startsWith('file://') ? this.fileUrlPath(arg, value) : value;
     if (raw.includes('\0')) refuse(this.tool, `argument ${arg} contains a NUL byte`);
     if (/%2e|%2f|%5c/i.test(raw))
       refuse(this.tool, `argument ${arg} contains percent-encoded path characters`);
@@ -119,12 +168,22 @@ export class ArgumentGuards {
       refuse(this.tool, `argument ${arg} starts with ~ (home directories are not allowed)`);
     if (!isAbsolute(raw)) refuse(this.tool, `argument ${arg} must be an absolute path`);
     if (raw.split(/[\\/]/).includes('..')) refuse(this.tool, `argument ${arg} contains a .. segment`);
-    const real = await realpathOfNearest(resolve(raw));
+    const real = await resolveLinks(resolve(raw)).catch((err: Error) =>
+      refuse(this.tool, `argument ${arg} ${err.message}`),
+    );
     const roots = await this.roots;
     if (
       !roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`))
     ) {
       refuse(this.tool, `argument ${arg} is outside the allowed roots (${roots.join(', ')})`);
+    }
+  }
+
+  private fileUrlPath(arg: string, value: string): string {
+    try {
+      return decodeURIComponent(new URL(value).pathname);
+    } catch {
+      refuse(this.tool, `argument ${arg} is not a well-formed file:// URL`);
     }
   }
 
@@ -156,20 +215,45 @@ export class ArgumentGuards {
   }
 }
 
-/** realpath of `path`, or of its nearest existing ancestor joined with the rest (for files yet to be made). */
-async function realpathOfNearest(path: string): Promise<string> {
-  const rest: string[] = [];
-  let current = path;
-  for (;;) {
+/** Symbolic links followed on one path before it is refused, as Linux's own limit (MAXSYMLINKS). */
+export const MAX_LINKS = 40;
+
+/**
+ * Where the absolute `path` leads: each existing component is lstat'ed, and a symlink — dangling or
+ * not — is replaced by its target, so the result is the file an open() of `path` would reach. From
+ * the first component that does not exist, the rest is joined as written (it cannot be a link yet).
+ * Throws, with the reason to refuse, on a loop or a component that cannot be read.
+ */
+export async function resolveLinks(path: string): Promise<string> {
+  const { root } = parse(path);
+  let resolved = root;
+  const pending = path.slice(root.length).split(sep);
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      resolved = dirname(resolved);
+      continue;
+    }
+    const next = join(resolved, part);
+    let target: string | undefined;
     try {
-      const real = await realpath(current);
-      return rest.length > 0 ? resolve(real, ...rest.reverse()) : real;
+      target = (await lstat(next)).isSymbolicLink() ? await readlink(next) : undefined;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const parent = resolve(current, '..');
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || parent === current) return path;
-      rest.push(current.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
-      current = parent;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return resolve(next, ...pending);
+      throw new Error(`cannot be checked: ${next} cannot be read (${code ?? 'error'})`);
     }
+    if (target === undefined) {
+      resolved = next;
+      continue;
+    }
+    links++;
+    if (links > MAX_LINKS) throw new Error(`passes through more than ${MAX_LINKS} symbolic links (a loop?)`);
+    // An absolute target starts again from its root; a relative one from the link's directory.
+    if (isAbsolute(target)) resolved = parse(target).root;
+    pending.unshift(...target.slice(isAbsolute(target) ? parse(target).root.length : 0).split(sep));
   }
+  return resolved;
 }

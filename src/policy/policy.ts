@@ -12,7 +12,12 @@
  * Read-only mode denies every tool that is not read; a tool the upstream does not list is denied.
  */
 
-import { DEFAULT_ROLES, type PolicyConfig, type ToolPolicy } from '../config/policy-schema.js';
+import {
+  DEFAULT_ROLES,
+  DEFAULT_TOOL_POLICY,
+  type PolicyConfig,
+  type ToolPolicy,
+} from '../config/policy-schema.js';
 import type { Principal } from '../core/principal.js';
 import type { ToolEntry } from './catalog.js';
 import { globToRegExp, matchesAny } from './glob.js';
@@ -72,14 +77,15 @@ export class Policy {
     return Object.hasOwn(this.tools, key) ? this.tools[key] : undefined;
   }
 
-  /** The argument guards configured for a tool, if any (built once: roots are resolved then). */
-  guardsFor(upstream: string, tool: string): ArgumentGuards | undefined {
+  /**
+   * The argument guards of a tool (built once: roots are resolved then): those configured for it, or
+   * for a tool `policy.tools` does not name, the default — its arguments must match its inputSchema.
+   */
+  guardsFor(upstream: string, tool: string): ArgumentGuards {
     const key = `${upstream}.${tool}`;
-    const config = this.toolPolicy(upstream, tool);
-    if (!config) return undefined;
     let guards = this.guards.get(key);
     if (!guards) {
-      guards = new ArgumentGuards(tool, config);
+      guards = new ArgumentGuards(tool, this.toolPolicy(upstream, tool) ?? DEFAULT_TOOL_POLICY);
       this.guards.set(key, guards);
     }
     return guards;

@@ -5,27 +5,34 @@
  * - a response goes to the POST stream that carried its request;
  * - progress goes to the stream of the request that owns the progress token;
  * - anything else (server requests such as sampling or elicitation, logs, list_changed, resource
- *   updates) goes to the client's GET stream, else to the newest open POST stream, else waits in a
- *   bounded buffer for the next GET stream.
+ *   updates) goes to the client's GET stream, else to the newest open POST stream with a request
+ *   upstream, else waits in a bounded buffer for the next GET stream.
  * Ids the upstream uses for its own requests are replaced with session-local ones, so that one
  * client session can later fan out to several upstreams without id collisions.
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { GatewayError, type RequestId, toGatewayError } from '../core/errors.js';
+import type { RequestAudit } from '../audit/request-audit.js';
+import { GatewayError, toGatewayError } from '../core/errors.js';
 import {
-  idKey,
+  asRequestId,
   isRequest,
   isResponse,
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  progressTokenOf,
 } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import { rpcError } from '../core/render.js';
 import type { Logger } from '../log/logger.js';
+import type { RunCall } from '../pipeline/call-stages.js';
 import type { Gatekeeper } from '../policy/gatekeeper.js';
+import { screenServerRequest } from '../policy/result-filter.js';
+import { CallAbandoned, CallTable } from './call-table.js';
+import { PostExchange } from './post-exchange.js';
+import { ServerRequestIds } from './server-requests.js';
 import { SseStream } from './sse.js';
 import type { SessionUpstream } from './upstream-link.js';
 
@@ -36,37 +43,19 @@ export function newSessionId(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** The answer channel of one POST: an SSE stream that ends once every request in it is answered. */
-class Exchange {
-  readonly stream: SseStream;
-  private readonly awaiting = new Set<string>();
-
-  constructor(
-    res: ServerResponse,
-    headers: Record<string, string>,
-    readonly requestId: string,
-    ids: readonly RequestId[],
-    private readonly observe: ((response: JsonRpcResponse) => void) | undefined,
-  ) {
-    for (const id of ids) this.awaiting.add(idKey(id));
-    this.stream = new SseStream(res, { headers, flush: false });
-  }
-
-  /** Marks `id` answered, writing `response` if there is one; ends the stream after the last. */
-  complete(id: RequestId, response: JsonRpcResponse | undefined): void {
-    if (response) this.observe?.(response);
-    this.awaiting.delete(idKey(id));
-    const last = this.awaiting.size === 0;
-    if (response && last) this.stream.sendAndEnd(response);
-    else if (response) this.stream.send(response);
-    else if (last) this.stream.end();
-  }
+interface InFlight {
+  readonly exchange: PostExchange;
+  /** Ends the call without an answer: `tell` the upstream too when the client cancelled it. */
+  stop(tell: boolean, reason?: unknown): void;
 }
 
-interface InFlight {
-  readonly exchange: Exchange;
-  readonly handle: number;
-  readonly progressKey: string | undefined;
+/** Who sent one POST, and what its calls are checked and recorded with. */
+export interface PostContext {
+  readonly requestId: string;
+  readonly principal: Principal;
+  readonly audit: RequestAudit | undefined;
+  /** The protected resource's metadata URL, for a step-up challenge. */
+  readonly resourceMetadata: string;
 }
 
 export interface SessionOptions {
@@ -74,6 +63,8 @@ export interface SessionOptions {
   readonly link: SessionUpstream;
   /** The policy for this session's principal and upstream. */
   readonly gatekeeper: Gatekeeper;
+  /** The message path every request of the session takes (authorization, result filter, audit). */
+  readonly runCall: RunCall;
   /** Open SSE streams allowed at once (the GET stream and POST answers together). */
   readonly maxStreams: number;
   readonly logger: Logger;
@@ -87,15 +78,14 @@ export class Session {
   lastActivity = Date.now();
   private readonly link: SessionUpstream;
   readonly gatekeeper: Gatekeeper;
+  private readonly runCall: RunCall;
   private readonly maxStreams: number;
   private readonly log: Logger;
-  private readonly exchanges = new Set<Exchange>();
+  private readonly exchanges = new Set<PostExchange>();
   private getStream: SseStream | undefined;
-  private readonly inFlight = new Map<string, InFlight>();
-  private readonly progress = new Map<string, Exchange>();
+  private readonly calls = new CallTable<InFlight>();
   /** Session-local id → the upstream's id, for requests the upstream sends to the client. */
-  private readonly serverRequests = new Map<number, RequestId>();
-  private nextServerRequestId = 1;
+  private readonly serverRequests = new ServerRequestIds();
   private readonly buffered: JsonRpcMessage[] = [];
   private closed = false;
 
@@ -103,6 +93,7 @@ export class Session {
     this.principal = options.principal;
     this.link = options.link;
     this.gatekeeper = options.gatekeeper;
+    this.runCall = options.runCall;
     this.maxStreams = options.maxStreams;
     this.log = options.logger.child({ session: this.id.slice(0, 8), upstream: options.link.name });
     this.link.onServerMessage = (message) => this.fromUpstream(message);
@@ -122,27 +113,17 @@ export class Session {
 
   activity(): { inFlight: number; openStreams: number } {
     return {
-      inFlight: this.inFlight.size,
+      inFlight: this.calls.size,
       openStreams: this.exchanges.size + (this.getStream?.open ? 1 : 0),
     };
   }
 
   /**
-   * Relays the messages of one POST and answers it: 202 without requests, else an SSE stream.
-   * Requests in `refused` (keyed by id) are answered with their refusal and never relayed; each
-   * response is shown to `observe` (the request's audit trail) as it is sent.
+   * Relays the messages of one POST and answers it: 202 without requests, else an SSE stream that
+   * ends with the last answer. Settles once every request in it is answered or cancelled. A lone
+   * request refused with a step-up challenge rejects, so the transport answers it as HTTP 403.
    */
-  post(
-    res: ServerResponse,
-    messages: readonly JsonRpcMessage[],
-    call: {
-      readonly requestId: string;
-      readonly principal: Principal;
-      readonly refused?: ReadonlyMap<string, GatewayError>;
-      readonly observe?: (response: JsonRpcResponse) => void;
-    },
-  ): void {
-    const { requestId, principal, refused = new Map<string, GatewayError>() } = call;
+  async post(res: ServerResponse, messages: readonly JsonRpcMessage[], post: PostContext): Promise<void> {
     this.lastActivity = Date.now();
     const requests = messages.filter(isRequest);
     if (requests.length === 0) {
@@ -151,22 +132,20 @@ export class Session {
       return;
     }
     this.refuseIfTooManyStreams();
-    const exchange = new Exchange(
+    const exchange = new PostExchange(
       res,
       { 'mcp-session-id': this.id },
-      requestId,
       requests.map((r) => r.id),
-      call.observe,
     );
     this.exchanges.add(exchange);
-    exchange.stream.onclose = () => this.exchanges.delete(exchange);
+    exchange.onclose = () => this.exchanges.delete(exchange);
+    const alone = messages.length === 1;
+    const calls: Promise<void>[] = [];
     for (const message of messages) {
-      const refusal = isRequest(message) ? refused.get(idKey(message.id)) : undefined;
-      if (refusal && isRequest(message))
-        exchange.complete(message.id, errorResponse(message.id, refusal, requestId));
-      else if (isRequest(message)) this.forwardRequest(message, exchange, principal);
+      if (isRequest(message)) calls.push(this.call(message, exchange, post, alone));
       else this.fromClient(message as JsonRpcNotification | JsonRpcResponse);
     }
+    await Promise.all(calls);
   }
 
   /** Opens the client's standalone stream for messages not tied to a request. */
@@ -204,154 +183,144 @@ export class Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const call of this.calls.clear()) call.stop(false);
     this.getStream?.end();
-    for (const exchange of this.exchanges) exchange.stream.end();
-    this.inFlight.clear();
-    this.progress.clear();
     this.serverRequests.clear();
     await this.link.close();
   }
 
-  private forwardRequest(message: JsonRpcRequest, exchange: Exchange, principal: Principal): void {
-    const key = idKey(message.id);
-    if (this.inFlight.has(key)) {
-      const err = new GatewayError(
-        'duplicate_request_id',
-        `request id ${JSON.stringify(message.id)} is already in flight in this session`,
-      );
-      exchange.complete(message.id, errorResponse(message.id, err, exchange.requestId));
-      return;
-    }
-    let call: ReturnType<SessionUpstream['request']>;
-    try {
-      // The request id reaches an HTTP upstream too, so its logs of this call can be matched to ours.
-      call = this.link.request(message, { headers: { 'x-request-id': exchange.requestId } });
-    } catch (err) {
-      exchange.complete(message.id, errorResponse(message.id, toGatewayError(err), exchange.requestId));
-      return;
-    }
-    const token = progressToken(message);
-    const progressKey = token === undefined ? undefined : idKey(token);
-    if (progressKey) this.progress.set(progressKey, exchange);
-    this.inFlight.set(key, { exchange, handle: call.handle, progressKey });
-    call.response.then(
-      (response) => this.answer(message, key, { ...response, id: message.id } as JsonRpcResponse, principal),
-      (err: unknown) =>
-        this.answer(
-          message,
-          key,
-          errorResponse(message.id, toGatewayError(err), exchange.requestId),
-          principal,
-        ),
-    );
-  }
-
-  private answer(
+  /** One request through the message path; its answer goes on the POST's stream. */
+  private async call(
     request: JsonRpcRequest,
-    key: string,
-    response: JsonRpcResponse,
-    principal: Principal,
-  ): void {
-    const entry = this.inFlight.get(key);
-    if (!entry) return;
-    this.forget(key, entry);
+    exchange: PostExchange,
+    post: PostContext,
+    alone: boolean,
+  ): Promise<void> {
+    let response: JsonRpcResponse;
+    try {
+      response = await this.runCall({
+        request,
+        principal: post.principal,
+        gatekeeper: this.gatekeeper,
+        requestId: post.requestId,
+        resourceMetadata: post.resourceMetadata,
+        audit: post.audit,
+        alone,
+        relay: () => this.relay(request, exchange, post.requestId),
+      });
+    } catch (err) {
+      if (err instanceof CallAbandoned) {
+        exchange.complete(request.id, undefined);
+        return;
+      }
+      // Only a step-up refusal leaves the message path as a throw; it becomes HTTP 403 while it can.
+      if (err instanceof GatewayError && err.code === 'insufficient_scope' && exchange.pristine) throw err;
+      response = { jsonrpc: '2.0', id: request.id, error: rpcError(toGatewayError(err), post.requestId) };
+    }
     if (request.method === 'initialize' && 'result' in response) {
       const version = response.result.protocolVersion;
       if (typeof version === 'string') this.protocolVersion = version;
     }
-    const answer =
-      'result' in response
-        ? { ...response, result: this.gatekeeper.filter(request.method, response.result, principal) }
-        : response;
-    entry.exchange.complete(request.id, answer);
+    exchange.complete(request.id, response);
     this.lastActivity = Date.now();
   }
 
-  private forget(key: string, entry: InFlight): void {
-    this.inFlight.delete(key);
-    if (entry.progressKey) this.progress.delete(entry.progressKey);
+  /** The innermost stage: the request to the upstream, settled by its answer or a cancellation. */
+  private relay(
+    request: JsonRpcRequest,
+    exchange: PostExchange,
+    requestId: string,
+  ): Promise<JsonRpcResponse> {
+    return new Promise((resolve, reject) => {
+      const entry: InFlight = { exchange, stop: () => reject(new CallAbandoned()) };
+      exchange.relaying = true;
+      this.calls.add(request.id, progressTokenOf(request.params), entry);
+      let handle: number;
+      let answer: Promise<JsonRpcResponse>;
+      try {
+        // The request id reaches an HTTP upstream too, so its logs of this call can be matched to ours.
+        ({ handle, response: answer } = this.link.request(request, {
+          headers: { 'x-request-id': requestId },
+        }));
+      } catch (err) {
+        this.calls.take(request.id, entry);
+        throw err;
+      }
+      entry.stop = (tell, reason) => {
+        if (tell) this.link.cancel(handle, reason);
+        reject(new CallAbandoned());
+      };
+      answer.then(
+        (response) => {
+          if (this.calls.take(request.id, entry)) resolve({ ...response, id: request.id } as JsonRpcResponse);
+        },
+        (err: unknown) => {
+          if (this.calls.take(request.id, entry)) reject(err);
+        },
+      );
+    });
   }
 
   private fromClient(message: JsonRpcNotification | JsonRpcResponse): void {
     if (isResponse(message)) {
-      const upstreamId = typeof message.id === 'number' ? this.serverRequests.get(message.id) : undefined;
+      const upstreamId = this.serverRequests.answered(message.id);
       if (upstreamId === undefined) {
         this.log.debug({ id: message.id }, 'dropped a response to no pending server request');
         return;
       }
-      this.serverRequests.delete(message.id as number);
       this.link.respond({ ...message, id: upstreamId } as JsonRpcResponse);
       return;
     }
     if (message.method === 'notifications/cancelled') {
-      this.cancelFromClient(message);
+      // The client cancelled: tell the upstream by its id; the request closes without an answer.
+      const id = asRequestId(message.params?.requestId);
+      const call = id === undefined ? undefined : this.calls.take(id);
+      call?.stop(true, message.params?.reason);
       return;
     }
     this.link.notify(message);
   }
 
-  /** The client cancelled: tell the upstream by its id, and close the request without an answer. */
-  private cancelFromClient(message: JsonRpcNotification): void {
-    const requestId = message.params?.requestId;
-    if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
-    const key = idKey(requestId);
-    const entry = this.inFlight.get(key);
-    if (!entry) return;
-    this.forget(key, entry);
-    this.link.cancel(entry.handle, message.params?.reason);
-    entry.exchange.complete(requestId, undefined);
-  }
-
   private fromUpstream(message: JsonRpcRequest | JsonRpcNotification): void {
     if (isRequest(message)) {
-      const localId = this.nextServerRequestId++;
-      this.serverRequests.set(localId, message.id);
-      this.route({ ...message, id: localId });
+      const localId = this.serverRequests.add(message.id);
+      // A sampling request can embed resources too: the principal sees only those they may read.
+      const screened = screenServerRequest(
+        message.method,
+        message.params,
+        this.gatekeeper.resourceDecider(this.principal),
+      );
+      if (screened.withheld.length > 0)
+        this.log.info(
+          { method: message.method, withheld: screened.withheld },
+          'withheld resources from a server request',
+        );
+      this.route({ ...message, id: localId, ...(screened.value ? { params: screened.value } : {}) });
       return;
     }
     if (message.method === 'notifications/cancelled') {
-      const localId = this.localIdOf(message.params?.requestId);
+      const localId = this.serverRequests.cancelled(message.params?.requestId);
       if (localId === undefined) return;
-      this.serverRequests.delete(localId);
       this.route({ ...message, params: { ...message.params, requestId: localId } });
       return;
     }
     if (message.method === 'notifications/tools/list_changed') this.gatekeeper.catalog.invalidate();
     if (message.method === 'notifications/progress') {
-      const token = message.params?.progressToken;
-      const owner =
-        typeof token === 'string' || typeof token === 'number' ? this.progress.get(idKey(token)) : undefined;
-      this.route(message, owner);
+      this.route(message, this.calls.byProgressToken(message.params?.progressToken)?.exchange);
       return;
     }
     this.route(message);
   }
 
-  private localIdOf(upstreamId: unknown): number | undefined {
-    for (const [local, remote] of this.serverRequests) if (remote === upstreamId) return local;
-    return undefined;
-  }
-
-  private route(message: JsonRpcMessage, preferred?: Exchange): void {
-    if (preferred?.stream.send(message)) return;
+  private route(message: JsonRpcMessage, preferred?: PostExchange): void {
+    if (preferred?.send(message)) return;
     if (this.getStream?.send(message)) return;
-    const newest = [...this.exchanges].reverse().find((e) => e.stream.open);
-    if (newest?.stream.send(message)) return;
+    const newest = [...this.exchanges].reverse().find((e) => e.relaying && e.open);
+    if (newest?.send(message)) return;
     if (this.buffered.length >= BUFFER_LIMIT) {
       this.buffered.shift();
       this.log.warn('client has no open stream; dropped the oldest undelivered message');
     }
     this.buffered.push(message);
   }
-}
-
-function progressToken(message: JsonRpcRequest): RequestId | undefined {
-  const meta = message.params?._meta;
-  if (meta === null || typeof meta !== 'object') return undefined;
-  const token = (meta as Record<string, unknown>).progressToken;
-  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
-}
-
-function errorResponse(id: RequestId, err: GatewayError, requestId: string): JsonRpcResponse {
-  return { jsonrpc: '2.0', id, error: rpcError(err, requestId) };
 }

@@ -5,15 +5,14 @@
  */
 
 import { GatewayError } from '../core/errors.js';
-import { idKey, isRequest, type JsonRpcMessage, type JsonRpcResponse } from '../core/jsonrpc.js';
+import { isRequest } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import { allowsBatch } from '../core/revisions.js';
 import { resourceMetadataUrl } from '../http/resource-url.js';
 import type { AuthenticatedContext } from '../pipeline/context.js';
-import { canStepUp, type Gatekeeper } from '../policy/gatekeeper.js';
 import { methodNotAllowed } from './check-request.js';
 import type { RelaySession } from './relay-session.js';
-import type { Session } from './session.js';
+import type { PostContext, Session } from './session.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface RelayOptions {
@@ -63,7 +62,7 @@ export function relay(options: RelayOptions): (ctx: AuthenticatedContext) => Pro
           }
           const owner = ctx.principal;
           const session = await sessions.admit(owner, () => openSession(ctx.endpoint.upstream, owner));
-          session.post(ctx.res, messages, exchangeOf(ctx));
+          await session.post(ctx.res, messages, postOf(ctx));
           return;
         }
         const session = existing(ctx);
@@ -73,10 +72,7 @@ export function relay(options: RelayOptions): (ctx: AuthenticatedContext) => Pro
             `JSON-RPC batches are not allowed in protocol ${session.protocolVersion} — send one message per POST`,
           );
         }
-        session.post(ctx.res, messages, {
-          ...exchangeOf(ctx),
-          refused: await refusals(session.gatekeeper, messages, ctx),
-        });
+        await session.post(ctx.res, messages, postOf(ctx));
         return;
       }
       case 'GET':
@@ -92,34 +88,12 @@ export function relay(options: RelayOptions): (ctx: AuthenticatedContext) => Pro
   };
 }
 
-/** Who a POST's answers belong to, and the audit trail that watches them go out. */
-function exchangeOf(ctx: AuthenticatedContext) {
-  const audit = ctx.audit;
+/** Who sent a POST, and what its calls are checked and recorded with. */
+function postOf(ctx: AuthenticatedContext): PostContext {
   return {
     requestId: ctx.requestId,
     principal: ctx.principal,
-    ...(audit ? { observe: (response: JsonRpcResponse) => audit.answered(response) } : {}),
+    audit: ctx.audit,
+    resourceMetadata: resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
   };
-}
-
-/**
- * The policy's refusals for the requests of one POST. A lone request refused for a principal that
- * can step up is answered with HTTP 403 and its challenge; otherwise each refusal is answered in
- * place of its request.
- */
-async function refusals(
-  gatekeeper: Gatekeeper,
-  messages: readonly JsonRpcMessage[],
-  ctx: AuthenticatedContext,
-): Promise<Map<string, GatewayError>> {
-  const refused = new Map<string, GatewayError>();
-  const resourceMetadata = resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path);
-  for (const message of messages) {
-    if (!isRequest(message)) continue;
-    const refusal = await gatekeeper.refusal(message, ctx.principal, resourceMetadata, ctx.audit);
-    if (refusal) refused.set(idKey(message.id), refusal);
-  }
-  const only = messages.length === 1 ? refused.values().next().value : undefined;
-  if (only && canStepUp(ctx.principal)) throw only;
-  return refused;
 }

@@ -247,7 +247,11 @@ describe('Basic behind a trusted proxy (listen.trustedProxies: [127.0.0.1])', ()
     const run = authenticate(setup.authenticators);
     const principalOf = async (user: User | 'nobody-scoped', password: string) => {
       const ctx = {
-        req: { url: '/mcp', headers: { authorization: basic(user, password) } },
+        req: {
+          url: '/mcp',
+          headers: { authorization: basic(user, password) },
+          rawHeaders: ['Authorization', basic(user, password)],
+        },
         endpoint: { upstream: 'everything', path: '/mcp' },
         clientIp: '127.0.0.1',
         secure: false,

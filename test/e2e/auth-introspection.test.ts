@@ -118,7 +118,11 @@ describe('introspection against the provider', () => {
     const setup = setupAuthentication(config.auth, new URL('http://127.0.0.1:8787'), undefined);
     const token = await opaque('http://127.0.0.1:8787/mcp', ['tools:read', 'files:write']);
     const ctx = {
-      req: { url: '/mcp', headers: { authorization: `Bearer ${token}` } },
+      req: {
+        url: '/mcp',
+        headers: { authorization: `Bearer ${token}` },
+        rawHeaders: ['Authorization', `Bearer ${token}`],
+      },
       endpoint: { upstream: 'everything', path: '/mcp' },
       clientIp: '127.0.0.1',
       secure: false,

@@ -265,7 +265,11 @@ describe('JWT scopes reach the principal', () => {
     const { config } = parseConfig(yamlFor(jwt), process.cwd(), {});
     const setup = setupAuthentication(config.auth, publicUrl, undefined);
     const ctx = {
-      req: { url: '/mcp', headers: { authorization: `Bearer ${token}` } },
+      req: {
+        url: '/mcp',
+        headers: { authorization: `Bearer ${token}` },
+        rawHeaders: ['Authorization', `Bearer ${token}`],
+      },
       endpoint: { upstream: 'everything', path: '/mcp' },
       clientIp: '127.0.0.1',
       secure: false,

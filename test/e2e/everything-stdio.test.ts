@@ -77,8 +77,15 @@ describe('server-everything over stdio through the gateway', () => {
         arguments: { location: 'New York' },
       });
       assert.ok(structured.structuredContent, 'structured content passes through');
-      const bad = await c.client.callTool({ name: 'get-sum', arguments: { a: 'x' } });
-      assert.equal(bad.isError, true, 'the upstream validation error reaches the client as a tool error');
+      // Arguments that break the tool's inputSchema are refused by the gateway, before the upstream.
+      await assert.rejects(
+        c.client.callTool({ name: 'get-sum', arguments: { a: 'x' } }),
+        (err: Error & { code?: number }) => {
+          assert.equal(err.code, -32602);
+          assert.match(err.message, /tool 'get-sum': arguments do not match its input schema/);
+          return true;
+        },
+      );
     } finally {
       await c.close();
     }

@@ -9,8 +9,16 @@ import type { RequestContext } from '../../src/pipeline/context.js';
 
 const KEY = `pcl_${'A'.repeat(20)}b-_${'9'.repeat(20)}`;
 
+/** A request as Node parses it: `headers` and, as it came, `rawHeaders` (alternating names and values). */
+function request(headers: IncomingHttpHeaders, url = '/mcp') {
+  const rawHeaders = Object.entries(headers).flatMap(([name, value]) =>
+    (Array.isArray(value) ? value : [String(value)]).flatMap((v) => [name, v]),
+  );
+  return { url, headers, rawHeaders } as IncomingMessage;
+}
+
 function read(headers: IncomingHttpHeaders, url = '/mcp') {
-  return readCredential({ url, headers } as IncomingMessage);
+  return readCredential(request(headers, url));
 }
 
 /** Asserts readCredential refuses with invalid_request (400) and a message matching `message`. */
@@ -94,7 +102,35 @@ describe('readCredential: headers', () => {
     assert.deepEqual(read({ 'x-api-key': KEY }), { kind: 'api-key', key: KEY });
     refuses({ 'x-api-key': 'not-a-key' }, 'X-API-Key must hold one Portcullis API key (pcl_…)');
     refuses({ 'x-api-key': '' }, 'X-API-Key must hold one Portcullis API key');
-    refuses({ 'x-api-key': [KEY, KEY] as unknown as string }, 'X-API-Key must hold one Portcullis API key');
+    refuses({ 'x-api-key': [KEY, KEY] as unknown as string }, 'this request has 2 X-API-Key headers');
+  });
+
+  it('refuses two Authorization headers, two X-API-Key headers, counted in the raw headers', () => {
+    const twice = (name: string, a: string, b: string) =>
+      ({
+        url: '/mcp',
+        headers: { [name.toLowerCase()]: a },
+        rawHeaders: [name, a, 'Accept', '*/*', name, b],
+      }) as unknown as IncomingMessage;
+    for (const [req, message] of [
+      [twice('Authorization', `Bearer ${KEY}`, 'Bearer other'), 'this request has 2 Authorization headers'],
+      [
+        twice('authorization', `Basic ${b64('a:b')}`, `Bearer ${KEY}`),
+        'this request has 2 Authorization headers',
+      ],
+      [twice('X-API-Key', KEY, KEY), 'this request has 2 X-API-Key headers'],
+      [twice('x-api-key', KEY, 'pcl_other'), 'this request has 2 X-API-Key headers'],
+    ] as const) {
+      assert.throws(
+        () => readCredential(req),
+        (err: unknown) => {
+          assert.ok(err instanceof AuthError);
+          assert.equal(err.status, 400);
+          assert.equal(err.message, `send one credential: ${message} — send exactly one`);
+          return true;
+        },
+      );
+    }
   });
 
   it('refuses X-API-Key together with Authorization', () => {
@@ -193,7 +229,7 @@ describe('authenticate: challenges', () => {
   const publicUrl = new URL('http://127.0.0.1:8787');
   const ctxFor = (headers: IncomingHttpHeaders, path = '/mcp') =>
     ({
-      req: { url: path, headers },
+      req: request(headers, path),
       endpoint: { upstream: 'everything', path },
       clientIp: '127.0.0.1',
       secure: false,

@@ -645,9 +645,9 @@ describe('Gatekeeper', () => {
         prompts: [],
       },
     );
-    // other results pass as they are
+    // a call's result is screened for resources (test/unit/result-filter.test.ts): one without any is unchanged
     const other = { content: [{ type: 'text', text: 'x' }] };
-    assert.equal(gk.filter('tools/call', other, viewer), other);
+    assert.deepEqual(gk.filter('tools/call', other, viewer), other);
     const noList = { nextCursor: 'x' };
     assert.equal(gk.filter('tools/list', noList, viewer), noList);
   });

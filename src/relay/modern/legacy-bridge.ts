@@ -13,7 +13,6 @@
  * A stdio upstream never says which call a mid-call request belongs to; it is given to the newest
  * call in flight on this principal's session (never to another principal's: sessions are theirs).
  */
-import { randomBytes } from 'node:crypto';
 import { GatewayError, type RequestId, toGatewayError } from '../../core/errors.js';
 import {
   idKey,
@@ -23,68 +22,37 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
   type Params,
+  progressKeyOf,
+  progressTokenOf,
 } from '../../core/jsonrpc.js';
 import { methodFacts } from '../../core/methods.js';
 import type { Principal } from '../../core/principal.js';
 import { rpcError } from '../../core/render.js';
-import { META, MODERN_REVISIONS, type ModernEnvelope } from '../../core/revisions.js';
+import type { ModernEnvelope } from '../../core/revisions.js';
 import type { Logger } from '../../log/logger.js';
 import type { Gatekeeper } from '../../policy/gatekeeper.js';
-import type { UpstreamCall, UpstreamLink } from '../upstream-link.js';
+import type { UpstreamLink } from '../upstream-link.js';
 import type { ModernBackend } from './backend.js';
 import { BackendBase } from './backend-base.js';
+import { BridgeCalls, BridgedCall } from './bridge-calls.js';
+import { BridgeListeners } from './bridge-listeners.js';
+import {
+  answerOutsideACall,
+  clientAnswer,
+  discoveryOf,
+  identityOf,
+  initializeRequest,
+  inputRequestsOf,
+  levelAtLeast,
+  missingCapability,
+  type UpstreamIdentity,
+  upstreamAnswers,
+  upstreamParams,
+} from './bridge-translate.js';
 import type { ModernExchange } from './exchange.js';
 import { checkMirrored } from './param-headers.js';
 import type { RequestStateCodec } from './request-state.js';
-import {
-  type CachePolicy,
-  completeResult,
-  httpStatusFor,
-  modernCapabilities,
-  modernError,
-} from './results.js';
-
-/** What the gateway declares to a 2025 upstream: everything it can bridge. */
-const BRIDGE_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} };
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
-
-export interface UpstreamIdentity {
-  readonly protocolVersion: string;
-  readonly capabilities: Params;
-  readonly serverInfo: Params | undefined;
-  readonly instructions: string | undefined;
-}
-
-interface PendingInput {
-  readonly upstreamId: RequestId;
-  readonly method: string;
-  readonly params: Params | undefined;
-}
-
-class BridgedCall {
-  readonly id = randomBytes(12).toString('base64url');
-  state: 'running' | 'parked' | 'done' = 'running';
-  readonly inputs = new Map<string, PendingInput>();
-  finalResponse: JsonRpcResponse | undefined;
-  parkTimer: NodeJS.Timeout | undefined;
-  parkScheduled = false;
-
-  constructor(
-    readonly method: string,
-    readonly upstream: UpstreamCall,
-    public clientId: RequestId,
-    public exchange: ModernExchange,
-    public envelope: ModernEnvelope,
-    readonly progressKey: string | undefined,
-    public principal: Principal,
-  ) {}
-}
-
-interface Listener {
-  readonly id: RequestId;
-  readonly filter: { tools: boolean; prompts: boolean; resources: boolean; uris: ReadonlySet<string> };
-  readonly exchange: ModernExchange;
-}
+import type { CachePolicy } from './results.js';
 
 export interface BridgeOptions {
   readonly principal: Principal;
@@ -99,47 +67,29 @@ export interface BridgeOptions {
 
 export class LegacyBridge extends BackendBase implements ModernBackend {
   private identity: UpstreamIdentity | undefined;
-  private readonly running = new Set<BridgedCall>();
-  private readonly parked = new Map<string, BridgedCall>();
-  private readonly byProgress = new Map<string, BridgedCall>();
-  private readonly listeners = new Set<Listener>();
-  private readonly subscriptions = new Map<string, number>();
+  private readonly calls = new BridgeCalls();
+  private readonly listeners: BridgeListeners;
   private upstreamLogLevel: string | undefined;
 
   constructor(private readonly options: BridgeOptions) {
     super(options.principal, options.gatekeeper, options.link);
+    this.listeners = new BridgeListeners(options.link, () => this.touch());
   }
 
   activity(): { inFlight: number; openStreams: number } {
-    return { inFlight: this.running.size + this.parked.size, openStreams: this.listeners.size };
+    return { inFlight: this.calls.size, openStreams: this.listeners.size };
   }
 
   /** Initializes the upstream session as a 2025 client that can bridge every server request. */
   async start(): Promise<void> {
-    const { response } = this.options.link.request({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-11-25',
-        capabilities: BRIDGE_CAPABILITIES,
-        clientInfo: { name: 'portcullis-bridge', version: '0.1.0' },
-      },
-    });
-    const answer = await response;
+    const answer = await this.options.link.request(initializeRequest()).response;
     if (!('result' in answer)) {
       throw new GatewayError(
         'upstream_unavailable',
         `upstream '${this.upstream}' refused to initialize: ${answer.error.message}`,
       );
     }
-    const r = answer.result;
-    this.identity = {
-      protocolVersion: String(r.protocolVersion),
-      capabilities: (r.capabilities as Params | undefined) ?? {},
-      serverInfo: r.serverInfo as Params | undefined,
-      instructions: typeof r.instructions === 'string' ? r.instructions : undefined,
-    };
+    this.identity = identityOf(answer.result);
     this.options.link.notify({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }
 
@@ -149,21 +99,11 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     _envelope: ModernEnvelope,
     exchange: ModernExchange,
   ): Promise<void> {
-    exchange.answer({ jsonrpc: '2.0', id: request.id, result: this.discovery() });
-  }
-
-  private discovery(): Params {
-    const identity = this.requireIdentity();
-    return completeResult(
-      'server/discover',
-      {
-        supportedVersions: [...MODERN_REVISIONS],
-        capabilities: modernCapabilities(identity.capabilities),
-        ...(identity.instructions ? { instructions: identity.instructions } : {}),
-        ...(identity.serverInfo ? { _meta: { [META.serverInfo]: identity.serverInfo } } : {}),
-      },
-      this.options.cache,
-    );
+    exchange.answer({
+      jsonrpc: '2.0',
+      id: request.id,
+      result: discoveryOf(this.requireIdentity(), this.options.cache),
+    });
   }
 
   /** Relays one request; resumes a parked call when the request carries `requestState`. */
@@ -194,8 +134,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     await this.syncLogLevel(envelope.logLevel);
     const forwarded: JsonRpcRequest = { ...request, params: upstreamParams(request.params) };
     const upstream = this.options.link.request(forwarded);
-    const token = (request.params?._meta as Params | undefined)?.progressToken;
-    const progressKey = typeof token === 'string' || typeof token === 'number' ? idKey(token) : undefined;
+    const progressKey = progressKeyOf(progressTokenOf(request.params));
     const call = new BridgedCall(
       request.method,
       upstream,
@@ -205,8 +144,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
       progressKey,
       principal,
     );
-    this.running.add(call);
-    if (progressKey) this.byProgress.set(progressKey, call);
+    this.calls.run(call);
     this.watch(call, exchange);
     upstream.response.then(
       (response) => this.finish(call, response),
@@ -219,50 +157,19 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
   async listen(request: JsonRpcRequest, _envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
     const capabilities = this.requireIdentity().capabilities as Record<string, Params | undefined>;
     const wanted = (request.params?.notifications ?? {}) as Params;
-    const honours = (kind: 'tools' | 'prompts' | 'resources', flag: string) =>
-      wanted[flag] === true && capabilities[kind]?.listChanged === true;
-    const uris =
-      Array.isArray(wanted.resourceSubscriptions) && capabilities.resources?.subscribe === true
-        ? wanted.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
-        : [];
-    const filter = {
-      tools: honours('tools', 'toolsListChanged'),
-      prompts: honours('prompts', 'promptsListChanged'),
-      resources: honours('resources', 'resourcesListChanged'),
-      uris: new Set(uris),
-    };
-    for (const uri of filter.uris) await this.subscribe(uri);
-    const listener: Listener = { id: request.id, filter, exchange };
-    this.listeners.add(listener);
-    exchange.onclose = () => {
-      this.listeners.delete(listener);
-      for (const uri of filter.uris) void this.unsubscribe(uri);
-      this.touch();
-    };
-    exchange.notify({
-      jsonrpc: '2.0',
-      method: 'notifications/subscriptions/acknowledged',
-      params: {
-        notifications: {
-          ...(filter.tools ? { toolsListChanged: true } : {}),
-          ...(filter.prompts ? { promptsListChanged: true } : {}),
-          ...(filter.resources ? { resourcesListChanged: true } : {}),
-          ...(uris.length > 0 ? { resourceSubscriptions: uris } : {}),
-        },
-        _meta: { [META.subscriptionId]: request.id },
-      },
-    });
+    await this.listeners.listen(request.id, wanted, capabilities, exchange);
   }
 
   /** The client closed a request's stream or sent notifications/cancelled for it. */
   cancel(clientId: RequestId): void {
-    for (const call of this.running)
-      if (idKey(call.clientId) === idKey(clientId)) this.abandon(call, 'cancelled by the client');
+    const key = idKey(clientId);
+    for (const call of this.calls.runningWithClientId((id) => idKey(id) === key))
+      this.abandon(call, 'cancelled by the client');
   }
 
   async close(): Promise<void> {
-    for (const call of [...this.running, ...this.parked.values()])
-      this.abandon(call, 'the gateway closed the session');
+    for (const call of this.calls.all()) this.abandon(call, 'the gateway closed the session');
+    this.listeners.abandonAll();
     await this.options.link.close();
   }
 
@@ -274,7 +181,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     principal: Principal,
   ): Promise<void> {
     const claims = await this.options.codec.open(state, this.principal.id, this.upstream);
-    const call = this.parked.get(claims.call);
+    const call = this.calls.parked(claims.call);
     if (!call || call.method !== request.method) {
       throw new GatewayError(
         'invalid_request_state',
@@ -284,28 +191,14 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
         },
       );
     }
-    this.parked.delete(call.id);
-    clearTimeout(call.parkTimer);
-    call.state = 'running';
     call.clientId = request.id;
     call.exchange = exchange;
     call.envelope = envelope;
     call.principal = principal;
-    this.running.add(call);
+    this.calls.run(call);
     this.watch(call, exchange);
-    const answers = (request.params?.inputResponses ?? {}) as Params;
-    for (const [key, input] of call.inputs) {
-      const answer = answers[key];
-      this.options.link.respond(
-        answer !== null && typeof answer === 'object'
-          ? { jsonrpc: '2.0', id: input.upstreamId, result: answer as Params }
-          : {
-              jsonrpc: '2.0',
-              id: input.upstreamId,
-              error: { code: -32600, message: `the client did not answer ${input.method}` },
-            },
-      );
-    }
+    for (const answer of upstreamAnswers(call.inputs, request.params?.inputResponses))
+      this.options.link.respond(answer);
     call.inputs.clear();
     if (call.finalResponse) this.finish(call, call.finalResponse);
   }
@@ -324,32 +217,11 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
       return;
     }
     this.forget(call);
-    const answer = this.toClient(call, response);
-    call.exchange.answer(answer, httpStatusFor('error' in answer ? answer.error : undefined));
-  }
-
-  private toClient(call: BridgedCall, response: JsonRpcResponse): JsonRpcResponse {
-    if ('result' in response) {
-      return {
-        jsonrpc: '2.0',
-        id: call.clientId,
-        result: completeResult(
-          call.method,
-          this.gatekeeper.filter(call.method, response.result, call.principal),
-          this.options.cache,
-        ),
-      };
-    }
-    return { jsonrpc: '2.0', id: call.clientId, error: modernError(response.error) };
+    call.exchange.answer(clientAnswer(call.method, response, call.clientId, this.options.cache));
   }
 
   private forget(call: BridgedCall): void {
-    call.state = 'done';
-    this.running.delete(call);
-    this.parked.delete(call.id);
-    clearTimeout(call.parkTimer);
-    if (call.progressKey && this.byProgress.get(call.progressKey) === call)
-      this.byProgress.delete(call.progressKey);
+    this.calls.done(call);
     this.touch();
   }
 
@@ -363,6 +235,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
       });
     }
     this.forget(call);
+    call.exchange.abandon();
     this.options.link.cancel(call.upstream.handle, reason);
   }
 
@@ -374,35 +247,25 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     const params = message.params ?? {};
     switch (message.method) {
       case 'notifications/progress': {
-        const token = params.progressToken;
-        const call =
-          typeof token === 'string' || typeof token === 'number'
-            ? this.byProgress.get(idKey(token))
-            : undefined;
+        const call = this.calls.byProgressKey(progressKeyOf(params.progressToken));
         call?.exchange.notify(message);
         return;
       }
       case 'notifications/message': {
-        const call = [...this.running].reverse().find((c) => c.envelope.logLevel !== undefined);
+        const call = this.calls.newestRunning((c) => c.envelope.logLevel !== undefined);
         if (call && levelAtLeast(String(params.level), call.envelope.logLevel as string))
           call.exchange.notify(message);
         return;
       }
       case 'notifications/tools/list_changed':
-        this.gatekeeper.catalog.invalidate();
-        this.broadcast(message, (f) => f.tools);
-        return;
       case 'notifications/prompts/list_changed':
-        this.broadcast(message, (f) => f.prompts);
-        return;
       case 'notifications/resources/list_changed':
-        this.broadcast(message, (f) => f.resources);
-        return;
       case 'notifications/resources/updated':
-        this.broadcast(message, (f) => f.uris.has(String(params.uri)));
+        if (message.method === 'notifications/tools/list_changed') this.gatekeeper.catalog.invalidate();
+        this.listeners.deliver(message);
         return;
       case 'notifications/cancelled':
-        for (const call of [...this.running, ...this.parked.values()]) {
+        for (const call of this.calls.all()) {
           for (const [key, input] of call.inputs)
             if (input.upstreamId === params.requestId) call.inputs.delete(key);
         }
@@ -412,40 +275,16 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     }
   }
 
-  private broadcast(message: JsonRpcNotification, wants: (filter: Listener['filter']) => boolean): void {
-    for (const listener of this.listeners) {
-      if (!wants(listener.filter)) continue;
-      listener.exchange.notify({
-        ...message,
-        params: {
-          ...message.params,
-          _meta: { ...(message.params?._meta as Params | undefined), [META.subscriptionId]: listener.id },
-        },
-      });
-    }
-  }
-
   /** A request from the upstream: becomes an input request of the call it belongs to. */
   private serverRequest(message: JsonRpcRequest): void {
     if (message.method === 'ping') {
       this.options.link.respond({ jsonrpc: '2.0', id: message.id, result: {} });
       return;
     }
-    const call = [...this.running].reverse().find((c) => methodFacts(c.method).multiRoundTrip);
+    const call = this.calls.newestRunning((c) => methodFacts(c.method).multiRoundTrip === true);
     if (!call) {
       // Outside any call (e.g. roots/list right after initialize) there is no one to ask.
-      const answer: JsonRpcResponse =
-        message.method === 'roots/list'
-          ? { jsonrpc: '2.0', id: message.id, result: { roots: [] } }
-          : {
-              jsonrpc: '2.0',
-              id: message.id,
-              error: {
-                code: -32601,
-                message: `${message.method} cannot be relayed outside a client request`,
-              },
-            };
-      this.options.link.respond(answer);
+      this.options.link.respond(answerOutsideACall(message));
       return;
     }
     const missing = missingCapability(message, call.envelope.clientCapabilities);
@@ -471,25 +310,18 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
   private async park(call: BridgedCall): Promise<void> {
     call.parkScheduled = false;
     if (call.state !== 'running' || call.inputs.size === 0) return;
-    call.state = 'parked';
-    this.running.delete(call);
-    this.parked.set(call.id, call);
-    call.parkTimer = setTimeout(
+    const timer = setTimeout(
       () => this.abandon(call, 'the client did not retry in time'),
       this.options.parkTtlMs,
     );
-    call.parkTimer.unref();
+    timer.unref();
+    this.calls.park(call, timer);
     const requestState = await this.options.codec.mint({
       call: call.id,
       principal: this.principal.id,
       upstream: this.upstream,
     });
-    const inputRequests = Object.fromEntries(
-      [...call.inputs].map(([key, input]) => [
-        key,
-        { method: input.method, ...(input.params ? { params: omitMeta(input.params) } : {}) },
-      ]),
-    );
+    const inputRequests = inputRequestsOf(call.inputs);
     call.exchange.answer({
       jsonrpc: '2.0',
       id: call.clientId,
@@ -507,30 +339,6 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
       .response.catch(() => undefined);
   }
 
-  private async subscribe(uri: string): Promise<void> {
-    const count = this.subscriptions.get(uri) ?? 0;
-    this.subscriptions.set(uri, count + 1);
-    if (count === 0)
-      await this.options.link.request({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'resources/subscribe',
-        params: { uri },
-      }).response;
-  }
-
-  private async unsubscribe(uri: string): Promise<void> {
-    const count = (this.subscriptions.get(uri) ?? 1) - 1;
-    if (count > 0) {
-      this.subscriptions.set(uri, count);
-      return;
-    }
-    this.subscriptions.delete(uri);
-    await this.options.link
-      .request({ jsonrpc: '2.0', id: 0, method: 'resources/unsubscribe', params: { uri } })
-      .response.catch(() => undefined);
-  }
-
   private requireIdentity(): UpstreamIdentity {
     if (!this.identity)
       throw new GatewayError('upstream_unavailable', `upstream '${this.upstream}' is not initialized`);
@@ -541,52 +349,4 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     const error: JsonRpcErrorObject = rpcError(err, requestId);
     return { jsonrpc: '2.0', id, error };
   }
-}
-
-/** The params a 2025 upstream gets: the 2026 envelope keys and MRTR fields removed. */
-function upstreamParams(params: Params | undefined): Params | undefined {
-  if (!params) return params;
-  const { inputResponses: _responses, requestState: _state, ...rest } = params;
-  const meta = rest._meta as Params | undefined;
-  if (!meta) return rest;
-  const kept = Object.fromEntries(
-    Object.entries(meta).filter(([k]) => !k.startsWith('io.modelcontextprotocol/')),
-  );
-  return Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : omitMeta(rest);
-}
-
-function omitMeta(params: Params): Params {
-  const { _meta: _dropped, ...rest } = params;
-  return rest;
-}
-
-function missingCapability(
-  message: JsonRpcRequest,
-  capabilities: Record<string, unknown>,
-): string | undefined {
-  switch (message.method) {
-    case 'elicitation/create': {
-      const elicitation = capabilities.elicitation as Record<string, unknown> | undefined;
-      if (!elicitation) return 'elicitation';
-      const mode = message.params?.mode === 'url' ? 'url' : 'form';
-      const declaresModes = 'form' in elicitation || 'url' in elicitation;
-      return mode === 'url'
-        ? elicitation.url
-          ? undefined
-          : 'elicitation.url'
-        : declaresModes && !elicitation.form
-          ? 'elicitation.form'
-          : undefined;
-    }
-    case 'sampling/createMessage':
-      return capabilities.sampling ? undefined : 'sampling';
-    case 'roots/list':
-      return capabilities.roots ? undefined : 'roots';
-    default:
-      return message.method;
-  }
-}
-
-function levelAtLeast(level: string, minimum: string): boolean {
-  return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(minimum);
 }

@@ -14,6 +14,8 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
   type Params,
+  progressKeyOf,
+  progressTokenOf,
   type RequestId,
 } from '../../core/jsonrpc.js';
 import type { Principal } from '../../core/principal.js';
@@ -26,7 +28,7 @@ import type { ModernBackend } from './backend.js';
 import { BackendBase } from './backend-base.js';
 import type { ModernExchange } from './exchange.js';
 import { checkMirrored, deriveHeaders } from './param-headers.js';
-import { type CachePolicy, completeResult, httpStatusFor } from './results.js';
+import { type CachePolicy, completeResult } from './results.js';
 
 interface Running {
   readonly handle: number;
@@ -75,8 +77,7 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
       ...(request.method === 'tools/call' ? await this.paramHeadersFor(request, envelope) : {}),
     };
     const { handle, response } = this.options.link.request(request, { headers });
-    const token = (request.params?._meta as Params | undefined)?.progressToken;
-    const progressKey = typeof token === 'string' || typeof token === 'number' ? idKey(token) : undefined;
+    const progressKey = progressKeyOf(progressTokenOf(request.params));
     const entry: Running = {
       handle,
       clientId: request.id,
@@ -125,8 +126,10 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
 
   cancel(clientId: RequestId): void {
     for (const entry of this.running.values()) {
-      if (idKey(entry.clientId) === idKey(clientId) && this.forget(entry))
+      if (idKey(entry.clientId) === idKey(clientId) && this.forget(entry)) {
+        entry.exchange.abandon();
         this.options.link.cancel(entry.handle, 'cancelled by the client');
+      }
     }
     for (const [handle, listener] of this.listeners) {
       if (idKey(listener.clientId) !== idKey(clientId)) continue;
@@ -137,6 +140,8 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
   }
 
   async close(): Promise<void> {
+    for (const entry of this.running.values()) entry.exchange.abandon();
+    for (const listener of this.listeners.values()) listener.exchange.abandon();
     this.running.clear();
     this.listeners.clear();
     await this.options.link.close();
@@ -157,18 +162,12 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
   private finish(entry: Running, answer: JsonRpcResponse): void {
     if (!this.forget(entry)) return;
     if ('error' in answer) {
-      entry.exchange.answer(
-        { jsonrpc: '2.0', id: entry.clientId, error: answer.error },
-        httpStatusFor(answer.error),
-      );
+      entry.exchange.answer({ jsonrpc: '2.0', id: entry.clientId, error: answer.error });
       return;
     }
     let result = answer.result;
     if (result.resultType === undefined || result.resultType === 'complete') {
-      const visible = entry.principal
-        ? this.gatekeeper.filter(entry.method, result, entry.principal)
-        : result;
-      result = completeResult(entry.method, visible, this.options.cache);
+      result = completeResult(entry.method, result, this.options.cache);
       if (entry.method === 'server/discover' && Array.isArray(result.supportedVersions)) {
         result.supportedVersions = result.supportedVersions.filter((v) =>
           (MODERN_REVISIONS as readonly unknown[]).includes(v),
@@ -207,11 +206,8 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
       return;
     }
     if (message.method === 'notifications/progress') {
-      const token = message.params?.progressToken;
-      const entry =
-        typeof token === 'string' || typeof token === 'number'
-          ? this.byProgress.get(idKey(token))
-          : undefined;
+      const key = progressKeyOf(message.params?.progressToken);
+      const entry = key === undefined ? undefined : this.byProgress.get(key);
       entry?.exchange.notify(message);
       return;
     }

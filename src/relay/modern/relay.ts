@@ -5,13 +5,19 @@
  */
 
 import { GatewayError } from '../../core/errors.js';
-import { isNotification, isResponse, type JsonRpcRequest } from '../../core/jsonrpc.js';
+import {
+  asRequestId,
+  isNotification,
+  isResponse,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../../core/jsonrpc.js';
 import { methodFacts } from '../../core/methods.js';
 import type { Principal } from '../../core/principal.js';
-import { rpcError } from '../../core/render.js';
 import { resourceMetadataUrl } from '../../http/resource-url.js';
+import type { RunCall } from '../../pipeline/call-stages.js';
 import type { AuthenticatedContext } from '../../pipeline/context.js';
-import { canStepUp } from '../../policy/gatekeeper.js';
+import { CallAbandoned } from '../call-table.js';
 import type { RelaySession } from '../relay-session.js';
 import type { SessionRegistry } from '../session-registry.js';
 import type { ModernBackend } from './backend.js';
@@ -23,6 +29,8 @@ export interface ModernRelayOptions {
   /** The one registry of sessions: a principal's backend for an upstream counts as one session. */
   readonly sessions: SessionRegistry<RelaySession>;
   readonly openBridge: (upstream: string, principal: Principal) => Promise<ModernBackend>;
+  /** The message path every request takes around the backend (authorization, result filter, audit). */
+  readonly runCall: RunCall;
 }
 
 export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedContext) => Promise<void> {
@@ -62,13 +70,9 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
       );
     }
     if (isNotification(message)) {
-      const requestId = message.params?.requestId;
-      if (
-        message.method === 'notifications/cancelled' &&
-        (typeof requestId === 'string' || typeof requestId === 'number')
-      ) {
+      const requestId = asRequestId(message.params?.requestId);
+      if (message.method === 'notifications/cancelled' && requestId !== undefined)
         existing(principal, ctx.endpoint.upstream)?.cancel(requestId);
-      }
       ctx.res.writeHead(202).end();
       return;
     }
@@ -78,49 +82,51 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
         rpcCode: -32601,
       });
     }
-    const bridge = await bridgeFor(principal, ctx.endpoint.upstream);
-    const refusal = await bridge.gatekeeper.refusal(
-      request,
-      principal,
-      resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
-      ctx.audit,
-    );
-    if (refusal) {
-      // 2026-07-28 retired the -32000..-32019 range: the 403 carries the code the in-band path would.
-      if (canStepUp(principal)) {
-        throw new GatewayError(refusal.code, refusal.message, {
-          rpcCode: modernError({ code: refusal.rpcCode, message: refusal.message }).code,
-          headers: refusal.headers,
-          ...(refusal.data ? { data: refusal.data } : {}),
-        });
-      }
-      exchange(ctx, false).answer({
-        jsonrpc: '2.0',
-        id: request.id,
-        error: modernError(rpcError(refusal, ctx.requestId)),
-      });
-      return;
-    }
+    const backend = await bridgeFor(principal, ctx.endpoint.upstream);
     const meta = request.params?._meta as Record<string, unknown> | undefined;
-    switch (request.method) {
-      case 'server/discover':
-        await bridge.discover(request, envelope, exchange(ctx, false));
-        return;
-      case 'subscriptions/listen':
-        await bridge.listen(visibleSubscriptions(request, bridge, principal), envelope, exchange(ctx, true));
-        return;
-      default: {
-        const streaming = meta?.progressToken !== undefined || envelope.logLevel !== undefined;
-        await bridge.call(request, envelope, exchange(ctx, streaming), principal);
+    const streaming =
+      request.method === 'subscriptions/listen' ||
+      meta?.progressToken !== undefined ||
+      envelope.logLevel !== undefined;
+    const exchange = new ModernExchange(ctx.res, ctx.requestId, streaming);
+    const run = (): Promise<void> => {
+      switch (request.method) {
+        case 'server/discover':
+          return backend.discover(request, envelope, exchange);
+        case 'subscriptions/listen':
+          return backend.listen(visibleSubscriptions(request, backend, principal), envelope, exchange);
+        default:
+          return backend.call(request, envelope, exchange, principal);
       }
+    };
+    let response: JsonRpcResponse;
+    try {
+      response = await options.runCall({
+        request,
+        principal,
+        gatekeeper: backend.gatekeeper,
+        requestId: ctx.requestId,
+        resourceMetadata: resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
+        audit: ctx.audit,
+        alone: true,
+        relay: async () => {
+          await run();
+          return exchange.held();
+        },
+      });
+    } catch (err) {
+      if (err instanceof CallAbandoned) return exchange.end();
+      // 2026-07-28 retired the -32000..-32019 range: the 403 carries the code the in-band path would.
+      if (err instanceof GatewayError && err.code === 'insufficient_scope')
+        throw new GatewayError(err.code, err.message, {
+          rpcCode: modernError({ code: err.rpcCode, message: err.message }).code,
+          headers: err.headers,
+          ...(err.data ? { data: err.data } : {}),
+        });
+      throw err;
     }
+    exchange.send('error' in response ? { ...response, error: modernError(response.error) } : response);
   };
-}
-
-/** The answer channel of `ctx`, its answers shown to the request's audit trail. */
-function exchange(ctx: AuthenticatedContext, streaming: boolean): ModernExchange {
-  const audit = ctx.audit;
-  return new ModernExchange(ctx.res, ctx.requestId, streaming, audit && ((r) => audit.answered(r)));
 }
 
 /** A listen request asking only for the resource subscriptions the principal may read. */
