@@ -9,6 +9,7 @@ import { GatewayError } from '../core/errors.js';
 import type { JsonRpcRequest, Params } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import type { ToolCatalog } from './catalog.js';
+import type { ToolPins } from './pins.js';
 import type { Decision, Policy } from './policy.js';
 import { type ResourceDecider, screenResult } from './result-filter.js';
 import type { ScopeSet } from './scopes.js';
@@ -30,6 +31,8 @@ export interface GatekeeperOptions {
   readonly policy: Policy;
   readonly upstream: string;
   readonly catalog: ToolCatalog;
+  /** Tool pinning; without it, definitions are not checked. */
+  readonly pins?: ToolPins;
 }
 
 export class Gatekeeper {
@@ -63,15 +66,35 @@ export class Gatekeeper {
         });
       return error;
     }
-    const guardError = request.method === 'tools/call' ? await this.checkArguments(request) : undefined;
-    if (target && decision)
+    const later =
+      request.method === 'tools/call'
+        ? ((await this.pinRefusal(request)) ?? (await this.checkArguments(request)))
+        : undefined;
+    if (target && decision) {
+      const check = later?.code === 'tool_not_approved' ? 'pinning' : 'guard';
       recorder?.decided(
         request,
-        guardError
-          ? { target, outcome: 'denied', rule: `guard: ${guardError.message}`, code: guardError.code }
+        later
+          ? { target, outcome: 'denied', rule: `${check}: ${later.message}`, code: later.code }
           : { target, outcome: 'allowed', rule: decision.rule },
       );
-    return guardError;
+    }
+    return later;
+  }
+
+  /** A tools/list result without the tools pinning hides (`policy.pinning: enforce`). */
+  async screenPinned(method: string, result: Params): Promise<Params> {
+    const { pins, upstream } = this.options;
+    if (method !== 'tools/list' || !pins || !Array.isArray(result.tools)) return result;
+    return { ...result, tools: await pins.screen(upstream, result.tools) };
+  }
+
+  /** The refusal of a call to a tool whose definition is not the pinned one, in enforce mode. */
+  private async pinRefusal(request: JsonRpcRequest): Promise<GatewayError | undefined> {
+    const { pins, upstream } = this.options;
+    if (!pins) return undefined;
+    const entry = await this.catalog.tool(String(request.params?.name));
+    return pins.refusal(upstream, entry?.definition);
   }
 
   /** The tool's argument guards, run once the policy allowed the call. */

@@ -68,6 +68,38 @@ export interface AuditStore {
   verifyChain(): Promise<ChainVerdict>;
 }
 
+/** One tool's pin: the definition an operator (or first sight) approved, and the one last seen. */
+export interface PinRecord {
+  readonly upstream: string;
+  readonly name: string;
+  /** Null until a definition is approved (`policy.pinning: enforce` pins nothing on first sight). */
+  readonly pinnedHash: string | null;
+  readonly pinnedDefinition: string | null;
+  readonly pinnedAt: number | null;
+  readonly seenHash: string;
+  readonly seenDefinition: string;
+  readonly seenAt: number;
+  /** A fingerprint an operator rejected: the drift stays refused and is not reported again. */
+  readonly rejectedHash: string | null;
+}
+
+export interface PinStore {
+  list(upstream?: string): Promise<PinRecord[]>;
+  /** Records what the upstream lists now; `approve` also pins it (first sight in `record` mode). */
+  saw(
+    upstream: string,
+    name: string,
+    hash: string,
+    definition: string,
+    at: number,
+    approve: boolean,
+  ): Promise<void>;
+  /** Pins the definition last seen; false when there is no such tool. */
+  approve(upstream: string, name: string, at: number): Promise<boolean>;
+  /** Marks the definition last seen as rejected; false when there is no such tool. */
+  reject(upstream: string, name: string): Promise<boolean>;
+}
+
 /** The OAuth authorization server's state (src/oauth/). */
 export interface OAuthStore {
   readonly clients: StaticClientStore;
@@ -80,6 +112,7 @@ export interface Store {
   readonly apiKeys: ApiKeyStore;
   readonly audit: AuditStore;
   readonly oauth: OAuthStore;
+  readonly pins: PinStore;
   /** Whether the store answers a trivial query now (for /readyz). */
   ping(): boolean;
   close(): Promise<void>;
