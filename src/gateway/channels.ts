@@ -32,6 +32,7 @@ import type { Services } from './services.js';
 export interface Channels {
   readonly sessions: SessionRegistry<RelaySession>;
   readonly connectors: ReadonlyMap<string, Connector>;
+  readonly pins: ToolPins;
   /** A 2025 client session with `upstream`, owned by `principal`. */
   openSession(upstream: string, principal: Principal): Promise<Session>;
   /** A 2026-07-28 client's backend: passthrough to a 2026 upstream, or a bridge to a 2025 one. */
@@ -127,6 +128,7 @@ export function openChannels(
   return {
     sessions,
     connectors,
+    pins,
     async openSession(upstream, principal) {
       const link = await openLink(upstream);
       // A 2025 client of a 2026 upstream: the adapter's catalog lists with the session's own envelope.

@@ -43,6 +43,14 @@ export class ToolPins {
     return this.options.mode;
   }
 
+  /** The mode and, per upstream, how many tools seen are not approved (for /readyz: counts, not names). */
+  async summary(): Promise<{ mode: PinningMode; notApproved: Record<string, number> }> {
+    const notApproved: Record<string, number> = {};
+    for (const pin of await this.options.store.list())
+      if (pin.pinnedHash !== pin.seenHash) notApproved[pin.upstream] = (notApproved[pin.upstream] ?? 0) + 1;
+    return { mode: this.options.mode, notApproved };
+  }
+
   /** The tools of a tools/list page a client may see: all of them, but in enforce mode the approved ones. */
   async screen(upstream: string, tools: readonly unknown[]): Promise<unknown[]> {
     if (this.options.mode === 'off') return [...tools];

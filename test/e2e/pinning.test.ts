@@ -164,7 +164,11 @@ describe('tool pinning: enforce', () => {
         .sort(),
       ['delete_all new', 'echo new'],
     );
+    const pinning = async () =>
+      ((await (await fetch(`${f.gw.url}/readyz`)).json()) as { pinning: unknown }).pinning;
+    assert.deepEqual(await pinning(), { mode: 'enforce', notApproved: { db: 2 } });
     assert.match(await f.cli('approve', '--all'), /approved db\.delete_all[\s\S]*approved db\.echo/);
+    assert.deepEqual(await pinning(), { mode: 'enforce', notApproved: {} });
     assert.deepEqual(await f.listed(headers), ['delete_all', 'echo']);
     const served = await callTool(headers, f, 'echo', { message: 'hi' });
     assert.match(served.text, /echo ran with/);
