@@ -83,6 +83,8 @@ const target = (hash: string): Target => ({
 interface Sample {
   readonly minute: number;
   readonly rssMb: number;
+  /** V8 heap in use, from the gateway's own /metrics (prom-client's default metrics). */
+  readonly heapMb: number;
   readonly fds: number;
   readonly children: number;
 }
@@ -95,14 +97,24 @@ const openFds = (pid: number): number => {
   }
 };
 
-/** Least-squares slope of RSS (MB) over time (minutes). */
-function slope(samples: readonly Sample[]): number {
-  const n = samples.length;
+async function heapMb(base: string): Promise<number> {
+  const text = await fetch(`${base}/metrics`).then(
+    (res) => res.text(),
+    () => '',
+  );
+  const bytes = /^portcullis_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+  return bytes === undefined ? Number.NaN : Number(bytes) / 2 ** 20;
+}
+
+/** Least-squares slope (MB per minute) of one measure over time. */
+function slope(samples: readonly Sample[], measure: 'rssMb' | 'heapMb'): number {
+  const points = samples.filter((p) => Number.isFinite(p[measure]));
+  const n = points.length;
   if (n < 2) return Number.NaN;
-  const mx = samples.reduce((s, p) => s + p.minute, 0) / n;
-  const my = samples.reduce((s, p) => s + p.rssMb, 0) / n;
-  const sxy = samples.reduce((s, p) => s + (p.minute - mx) * (p.rssMb - my), 0);
-  const sxx = samples.reduce((s, p) => s + (p.minute - mx) ** 2, 0);
+  const mx = points.reduce((s, p) => s + p.minute, 0) / n;
+  const my = points.reduce((s, p) => s + p[measure], 0) / n;
+  const sxy = points.reduce((s, p) => s + (p.minute - mx) * (p[measure] - my), 0);
+  const sxx = points.reduce((s, p) => s + (p.minute - mx) ** 2, 0);
   return sxy / sxx;
 }
 
@@ -149,10 +161,11 @@ try {
   };
   const started = Date.now();
   const samples: Sample[] = [];
-  const sample = () => {
+  const sample = async () => {
     const sample: Sample = {
       minute: (Date.now() - started) / MINUTE,
       rssMb: (rssBytes(gateway.pid) ?? Number.NaN) / 2 ** 20,
+      heapMb: await heapMb(base),
       fds: openFds(gateway.pid),
       children: descendants(gateway.pid).length,
     };
@@ -162,11 +175,11 @@ try {
   process.stdout.write(
     `soak: ${minutes} min against ${base} (gateway pid ${gateway.pid}), work dir ${workDir}\n`,
   );
-  const sampler = setInterval(sample, SAMPLE_MS);
-  const reporter = setInterval(() => {
-    const s = sample();
+  const sampler = setInterval(() => void sample(), SAMPLE_MS);
+  const reporter = setInterval(async () => {
+    const s = await sample();
     process.stdout.write(
-      `minute ${s.minute.toFixed(0)}: RSS ${s.rssMb.toFixed(1)} MB, ${s.fds} open fds, ${s.children} children; ` +
+      `minute ${s.minute.toFixed(0)}: RSS ${s.rssMb.toFixed(1)} MB, heap ${s.heapMb.toFixed(1)} MB, ${s.fds} open fds, ${s.children} children; ` +
         `${counters.sessions} sessions, ${counters.statelessCalls} stateless calls, ${counters.refreshes} refreshes, ` +
         `${counters.crashes} crashes, ${counters.rateLimited} rate-limited, ${[...counters.errors.values()].reduce((a, b) => a + b, 0)} errors\n`,
     );
@@ -175,7 +188,7 @@ try {
   const timer = setInterval(() => {
     if (Date.now() >= deadline) stop = true;
   }, 250);
-  sample();
+  await sample();
   await Promise.all([
     loop(ctx, 1500, () => churn(ctx, stdio)),
     loop(ctx, 3000, () => churn(ctx, web)),
@@ -191,7 +204,7 @@ try {
   clearInterval(sampler);
   clearInterval(reporter);
   clearInterval(timer);
-  const last = sample();
+  const last = await sample();
 
   // Stop the gateway alone (SIGTERM) and see which of its children outlive it.
   const family = descendants(gateway.pid)
@@ -209,13 +222,24 @@ try {
   const afterWarmup = samples.filter((s) => s.minute >= Math.min(WARMUP_MINUTES, minutes / 5));
   const figures = {
     minutes,
-    rssSlopeMbPerMinute: Number(slope(afterWarmup).toFixed(3)),
+    rssSlopeMbPerMinute: Number(slope(afterWarmup, 'rssMb').toFixed(3)),
+    heapSlopeMbPerMinute: Number(slope(afterWarmup, 'heapMb').toFixed(3)),
     rssMb: {
       first: Number(samples[0]?.rssMb.toFixed(1)),
       afterWarmup: Number(afterWarmup[0]?.rssMb.toFixed(1)),
       last: Number(last.rssMb.toFixed(1)),
       max: Number(Math.max(...samples.map((s) => s.rssMb)).toFixed(1)),
     },
+    heapMb: {
+      afterWarmup: Number(afterWarmup[0]?.heapMb.toFixed(1)),
+      last: Number(last.heapMb.toFixed(1)),
+    },
+    /** [minute, RSS MB, heap MB] every 10 s. */
+    samples: samples.map((s) => [
+      Number(s.minute.toFixed(2)),
+      Number(s.rssMb.toFixed(1)),
+      Number(s.heapMb.toFixed(1)),
+    ]),
     openFds: {
       afterWarmup: afterWarmup[0]?.fds,
       last: last.fds,
@@ -236,7 +260,7 @@ try {
   process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
   if (values.out) writeFileSync(values.out, `${JSON.stringify(figures, null, 2)}\n`);
   process.stdout.write(
-    `soak: RSS slope after warm-up ${figures.rssSlopeMbPerMinute} MB/min, ${orphans.length} orphaned children, ` +
+    `soak: RSS slope after warm-up ${figures.rssSlopeMbPerMinute} MB/min (heap ${figures.heapSlopeMbPerMinute} MB/min), ${orphans.length} orphaned children, ` +
       `audit ${audit.found}/${audit.expected} expected events written (${lost} lost)\n`,
   );
   verdict = orphans.length === 0 && lost === 0 ? 0 : 1;
