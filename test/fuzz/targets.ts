@@ -9,11 +9,13 @@
  * would need a DNS lookup of another name is left out (the property holds vacuously for it).
  */
 import { createHash, scryptSync } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
-import { Socket } from 'node:net';
+import { isIP, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { REDACTED, Redactor } from '../../src/audit/redact.js';
@@ -962,9 +964,8 @@ function pathArbitrary(root: string, outside: string, names: readonly string[]):
 }
 
 /** Where a consumer of the argument would go: the path as given, or a file URL as Node converts it. */
-async function consumerPath(value: string): Promise<string | undefined> {
+function consumerPath(value: string): string | undefined {
   if (!value.startsWith('file://')) return value;
-  const { fileURLToPath } = await import('node:url');
   try {
     return fileURLToPath(value);
   } catch {
@@ -988,7 +989,7 @@ export function pathTargets(dir: string): FuzzTarget[] {
     ];
     return fc.asyncProperty(pathArbitrary(root, outside, names), async (path) => {
       if (await refusal(GatewayError, () => guard.check({ path }, undefined))) return;
-      const leads = await consumerPath(path);
+      const leads = consumerPath(path);
       if (leads !== undefined && !(await isInside(leads, root)))
         fail(`${JSON.stringify(path)} was allowed but leads outside ${root}`);
     });
@@ -1071,7 +1072,6 @@ const urlTarget = target(
     const parsed = URL.canParse(url) ? new URL(url) : undefined;
     const host = parsed?.hostname.replace(/^\[|\]$/g, '');
     // Names other than localhost would be looked up in DNS, off this machine: left out.
-    const { isIP } = await import('node:net');
     if (
       host !== undefined &&
       isIP(host) === 0 &&
@@ -1082,7 +1082,6 @@ const urlTarget = target(
     if (await refusal(GatewayError, () => guard.check({ url }, undefined))) return;
     if (!parsed || !/^https?:$/.test(parsed.protocol)) fail('a URL that is not http(s) was allowed');
     if (parsed.username || parsed.password) fail('a URL with credentials was allowed');
-    const { lookup } = await import('node:dns/promises');
     const addresses = isIP(host as string)
       ? [host as string]
       : (await lookup(host as string, { all: true })).map((a) => a.address);
