@@ -145,6 +145,7 @@ async function compare(opts: Omit<RunOptions, 'target'>): Promise<boolean> {
   console.log(`  direct:  ${countLine(direct)}`);
   console.log(`  gateway: ${countLine(gateway)}`);
   console.log(`  pass directly but fail through the gateway: ${diff.regressions.join(', ') || 'none'}`);
+  for (const k of diff.known) console.log(`  known difference, ${k.scenario}: ${k.known}`);
   if (diff.gains.length > 0) console.log(`  pass only through the gateway: ${diff.gains.join(', ')}`);
   return diff.regressions.length === 0;
 }

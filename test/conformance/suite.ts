@@ -46,6 +46,8 @@ export interface Check {
   status: CheckStatus;
   description?: string;
   errorMessage?: string;
+  /** Scenario-specific; the tools-call-* scenarios put the tools/call result here. */
+  details?: { result?: unknown };
 }
 
 export interface ScenarioResult {
@@ -54,6 +56,7 @@ export interface ScenarioResult {
   readonly failed: number;
   readonly warnings: number;
   readonly failures: readonly Check[];
+  readonly checks: readonly Check[];
 }
 
 export interface SuiteResult {
@@ -129,7 +132,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     const checks = results.get(scenario);
     if (!checks) {
       problems.push(`${scenario}: no checks.json was written (the scenario crashed or timed out)`);
-      return { scenario, passed: 0, failed: 1, warnings: 0, failures: [] };
+      return { scenario, passed: 0, failed: 1, warnings: 0, failures: [], checks: [] };
     }
     const failures = checks.filter((c) => c.status === 'FAILURE');
     return {
@@ -138,6 +141,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       failed: failures.length,
       warnings: checks.filter((c) => c.status === 'WARNING').length,
       failures,
+      checks,
     };
   });
   if (suite.child.exitCode !== 0) problems.push(`the suite exited with code ${suite.child.exitCode}`);
