@@ -11,15 +11,18 @@
  *                                our conformance server (test/conformance/server.ts) or the real
  *                                @modelcontextprotocol/server-everything; default test-server
  * --spec-version V               default 2025-11-25
+ * --via stdio|http               how the gateway reaches the upstream: as its stdio child or over
+ *                                Streamable HTTP; default stdio, except http for the test server
+ *                                at 2026-07-28 (see defaultVia)
  * --target direct|gateway        one run; exits non-zero unless every scenario passed
  * --compare                      a direct run, then a gateway run, and their scenario-level diff;
  *                                exits non-zero if any scenario passes directly but fails through
  *                                the gateway
  *
  * Directly, the test server runs in `http` mode for 2025-11-25 and `http-modern` (dual-era) for
- * 2026-07-28; server-everything runs in its streamableHttp mode. Behind the gateway, both run as the
- * gateway's stdio child, except the test server for 2026-07-28, which runs apart in http-modern mode
- * as a `protocol: 2026-07-28` HTTP upstream (see targets.ts).
+ * 2026-07-28; server-everything runs in its streamableHttp mode. Behind the gateway over HTTP, the
+ * test server runs in http-modern mode as a `protocol: 2026-07-28` upstream and server-everything
+ * in streamableHttp mode as a 2025-11-25 one (see targets.ts).
  *
  * Other options: --gateway-cmd CMD ({config} is the config path), --suite active|all|pending|draft
  * (the scenario set; default see defaultScenarioSet), --scenario NAME, --timeout MS (per scenario,
@@ -41,6 +44,7 @@ import { runSuite, SUITE_VERSIONS, type SuiteResult, type SuiteVersion, suiteSup
 import {
   DEFAULT_GATEWAY_CMD,
   defaultServerMode,
+  defaultVia,
   describeUpstream,
   type GatewayStarter,
   gatewayFromCommand,
@@ -51,12 +55,16 @@ import {
   startTestServer,
   UPSTREAMS,
   type UpstreamName,
+  VIAS,
+  type Via,
 } from './targets.js';
 
 export interface RunOptions {
   readonly target: 'direct' | 'gateway';
   readonly suiteVersion: SuiteVersion;
   readonly upstream: UpstreamName;
+  /** How the gateway reaches the upstream; by default see defaultVia. */
+  readonly via?: Via;
   readonly specVersion: string;
   readonly scenarioSet?: string;
   readonly scenario?: string;
@@ -86,7 +94,8 @@ export async function runConformance(opts: RunOptions): Promise<SuiteResult> {
         opts.upstream === 'everything' ? 'server-everything (streamableHttp)' : `test server (${mode})`;
       console.log(`conformance: target direct, ${what} at ${url}, ${run}`);
     } else {
-      const upstream = await gatewayUpstream(opts.upstream, opts.specVersion, echo);
+      const via = opts.via ?? defaultVia(opts.upstream, opts.specVersion);
+      const upstream = await gatewayUpstream(opts.upstream, via, echo);
       url = await startGatewayTarget(
         opts.startGateway ?? gatewayFromCommand(DEFAULT_GATEWAY_CMD),
         workDir,
@@ -140,7 +149,8 @@ async function compare(opts: Omit<RunOptions, 'target'>): Promise<boolean> {
   console.log(`\n${formatComparison(diff)}\n`);
   reportFailures('direct: ', direct);
   reportFailures('gateway: ', gateway);
-  const label = `suite ${opts.suiteVersion}, spec ${opts.specVersion}, upstream ${opts.upstream}`;
+  const via = opts.via ?? defaultVia(opts.upstream, opts.specVersion);
+  const label = `suite ${opts.suiteVersion}, spec ${opts.specVersion}, upstream ${opts.upstream} via ${via}`;
   console.log(`\nconformance compare (${label}):`);
   console.log(`  direct:  ${countLine(direct)}`);
   console.log(`  gateway: ${countLine(gateway)}`);
@@ -153,7 +163,8 @@ async function compare(opts: Omit<RunOptions, 'target'>): Promise<boolean> {
 function usage(message: string): never {
   console.error(`${message}
 usage: run.ts (--target direct|gateway | --compare) [--suite-version stable|alpha]
-              [--upstream test-server|everything] [--spec-version V] [--gateway-cmd CMD]`);
+              [--upstream test-server|everything] [--via stdio|http] [--spec-version V]
+              [--gateway-cmd CMD]`);
   process.exit(2);
 }
 
@@ -170,6 +181,7 @@ async function main(): Promise<void> {
       compare: { type: 'boolean', default: false },
       'suite-version': { type: 'string', default: 'alpha' },
       upstream: { type: 'string', default: 'test-server' },
+      via: { type: 'string' },
       'spec-version': { type: 'string', default: '2025-11-25' },
       'gateway-cmd': { type: 'string' },
       suite: { type: 'string' },
@@ -188,6 +200,8 @@ async function main(): Promise<void> {
   }
   const suiteVersion = oneOf(values['suite-version'], SUITE_VERSIONS, '--suite-version');
   const upstream = oneOf(values.upstream, UPSTREAMS, '--upstream');
+  const via = values.via === undefined ? undefined : oneOf(values.via, VIAS, '--via');
+  if (via && target === 'direct') usage('--via applies to the gateway only');
   const specVersion = values['spec-version'];
   if (!suiteSupports(suiteVersion, specVersion)) {
     usage(`the ${suiteVersion} suite has no scenarios for ${specVersion}: use --suite-version alpha`);
@@ -212,6 +226,7 @@ async function main(): Promise<void> {
   const common = {
     suiteVersion,
     upstream,
+    via,
     specVersion,
     scenarioSet: values.suite,
     scenario: values.scenario,

@@ -75,51 +75,65 @@ export async function startEverythingHttp(echo: boolean): Promise<string> {
   return `http://127.0.0.1:${port}/mcp`;
 }
 
-/** The gateway's one upstream: a stdio command, or an HTTP server that speaks 2026-07-28. */
+/** How the gateway reaches its upstream: as its stdio child, or over Streamable HTTP. */
+export type Via = 'stdio' | 'http';
+export const VIAS: readonly Via[] = ['stdio', 'http'];
+
+/** The gateway's one upstream: a stdio command, or an HTTP server speaking `protocol`. */
 export type GatewayUpstream =
   | { readonly kind: 'stdio'; readonly upstream: UpstreamName }
-  | { readonly kind: 'modern-http'; readonly url: string };
+  | { readonly kind: 'http'; readonly url: string; readonly protocol: '2025-11-25' | '2026-07-28' };
 
 /**
- * How the gateway reaches an upstream for a spec version. server-everything always runs as the
- * gateway's stdio child (for 2026-07-28 clients the gateway bridges to it). The test server runs as
- * a stdio child for 2025-11-25; for 2026-07-28 it runs apart in http-modern mode, so the gateway's
- * 2026-07-28 upstream path (passthrough) is the one under test.
+ * How the gateway reaches an upstream unless --via says otherwise: server-everything and, for
+ * 2025-11-25, the test server as its stdio child; for 2026-07-28 the test server over HTTP in
+ * http-modern mode, so the gateway's 2026-07-28 upstream path (passthrough) is the one under test.
+ * (The test server over stdio for 2026-07-28 tests the bridge from 2026-07-28 clients to a 2025
+ * upstream, as server-everything does.)
  */
+export function defaultVia(upstream: UpstreamName, specVersion: string): Via {
+  return upstream === 'test-server' && isModernRevision(specVersion) ? 'http' : 'stdio';
+}
+
+/** Starts what the gateway needs apart from itself (an HTTP upstream) and describes its upstream. */
 export async function gatewayUpstream(
   upstream: UpstreamName,
-  specVersion: string,
+  via: Via,
   echo: boolean,
 ): Promise<GatewayUpstream> {
-  if (upstream === 'test-server' && isModernRevision(specVersion)) {
-    return { kind: 'modern-http', url: await startTestServer('http-modern', echo) };
+  if (via === 'stdio') return { kind: 'stdio', upstream };
+  if (upstream === 'everything') {
+    return { kind: 'http', url: await startEverythingHttp(echo), protocol: '2025-11-25' };
   }
-  return { kind: 'stdio', upstream };
+  return { kind: 'http', url: await startTestServer('http-modern', echo), protocol: '2026-07-28' };
 }
 
 export function describeUpstream(upstream: GatewayUpstream): string {
   return upstream.kind === 'stdio'
     ? `the stdio ${upstream.upstream}`
-    : `the 2026-07-28 HTTP test server ${upstream.url}`;
+    : `the ${upstream.protocol} HTTP upstream ${upstream.url}`;
 }
 
 /**
  * The gateway config: the default config plus exactly what a run needs — `auth: { none: true }`
  * (the suite sends no credentials) and the one upstream. `listen.port` is a free port so runs
  * never collide with another gateway on the default 8787; `protocol: 2026-07-28` tells the gateway
- * that the http-modern test server speaks that revision (the default is 2025-11-25). Everything
- * else (limits, policy, audit, listen.host 127.0.0.1) is left at its default, so the suite tests
- * what a user gets.
+ * that the http-modern test server speaks that revision (the default, 2025-11-25, is left out).
+ * Everything else (limits, policy, audit, listen.host 127.0.0.1) is left at its default, so the
+ * suite tests what a user gets.
  */
 export function gatewayConfig(port: number, upstream: GatewayUpstream): string {
-  const stdioArgs =
-    upstream.kind === 'stdio' && upstream.upstream === 'everything'
-      ? [EVERYTHING, 'stdio']
-      : ['--import', 'tsx', TEST_SERVER, 'stdio'];
-  const conformance =
-    upstream.kind === 'stdio'
-      ? { command: process.execPath, args: stdioArgs, cwd: REPO_ROOT }
-      : { url: upstream.url, protocol: '2026-07-28' };
+  let conformance: Record<string, unknown>;
+  if (upstream.kind === 'http') {
+    conformance = {
+      url: upstream.url,
+      ...(upstream.protocol === '2026-07-28' ? { protocol: upstream.protocol } : {}),
+    };
+  } else {
+    const args =
+      upstream.upstream === 'everything' ? [EVERYTHING, 'stdio'] : ['--import', 'tsx', TEST_SERVER, 'stdio'];
+    conformance = { command: process.execPath, args, cwd: REPO_ROOT };
+  }
   return toYaml({
     listen: { port },
     auth: { none: true },
