@@ -51,7 +51,6 @@ import { Tokens } from './tokens.js';
 import { Transactions } from './transactions.js';
 import { UPSTREAM_LOGIN_PATHS, UpstreamLogin } from './upstream-login.js';
 
-
 export class AuthorizationServer {
   readonly issuer: string;
   private readonly clients: OAuthClients;
