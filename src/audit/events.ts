@@ -94,9 +94,14 @@ export interface GatewayStartEvent extends EventBase<'gateway.start'> {
   readonly posture: SecurityPosture;
 }
 
-/** A tool's definition differs from its pin, or a tool was seen that has none (src/policy/pins.ts). */
+/**
+ * A tool's (prompt's, resource template's) definition differs from its pin, or one was seen that
+ * no one approved, with `policy.pinning: enforce` (src/policy/pins.ts).
+ */
 export interface ToolDriftEvent extends EventBase<'tool.drift'> {
   readonly upstream: string;
+  readonly kind: 'tool' | 'prompt' | 'resourceTemplate';
+  /** The tool's or prompt's name, or the resource template's uriTemplate. */
   readonly tool: string;
   /** `new`: no definition of this tool was approved; `changed`: it differs from the approved one. */
   readonly change: 'new' | 'changed';
@@ -112,6 +117,7 @@ export interface ToolDriftEvent extends EventBase<'tool.drift'> {
 export interface ToolReviewedEvent extends EventBase<'admin.tool_approved' | 'admin.tool_rejected'> {
   readonly actor: AuditActor;
   readonly upstream: string;
+  readonly kind: 'tool' | 'prompt' | 'resourceTemplate';
   readonly tool: string;
   readonly fingerprint: string;
 }

@@ -10,7 +10,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { Redactor } from '../audit/redact.js';
 import { describeDrift, type PinnedDefinition } from '../policy/pin-diff.js';
 import { openStore } from '../store/open.js';
-import type { PinRecord, PinStore } from '../store/store.js';
+import type { PinKind, PinRecord, PinStore } from '../store/store.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 import { printTable } from './table.js';
 
@@ -22,6 +22,20 @@ function fail(message: string): never {
 interface ToolsOptions {
   readonly config: string;
   readonly upstream: string;
+  readonly kind?: string;
+}
+
+const KINDS: Readonly<Record<string, PinKind>> = {
+  tool: 'tool',
+  prompt: 'prompt',
+  template: 'resourceTemplate',
+  resourceTemplate: 'resourceTemplate',
+};
+
+function kindOf(options: ToolsOptions): PinKind {
+  const kind = KINDS[options.kind ?? 'tool'];
+  if (!kind) fail(`--kind: "${options.kind}" is not a kind — use tool, prompt or template`);
+  return kind;
 }
 
 async function withPins<T>(
@@ -57,11 +71,12 @@ function date(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-async function find(pins: PinStore, upstream: string, tool: string): Promise<PinRecord> {
-  const pin = (await pins.list(upstream)).find((p) => p.name === tool);
+async function find(pins: PinStore, options: ToolsOptions, name: string): Promise<PinRecord> {
+  const kind = kindOf(options);
+  const pin = (await pins.list(options.upstream)).find((p) => p.kind === kind && p.name === name);
   if (!pin)
     fail(
-      `upstream '${upstream}' has no tool '${tool}' the gateway has seen — see: portcullis tools list --upstream ${upstream}`,
+      `upstream '${options.upstream}' has no ${kind} '${name}' the gateway has seen — see: portcullis tools list --upstream ${options.upstream}`,
     );
   return pin;
 }
@@ -99,10 +114,10 @@ export function registerTools(program: Command): void {
   );
 
   common(tools.command('diff').description('what changed between the pinned and the last seen definition'))
-    .argument('<tool>', 'the tool')
+    .argument('<name>', 'the tool, prompt or uriTemplate')
     .action((tool: string, options: ToolsOptions) =>
       withPins(options, async (pins) => {
-        const pin = await find(pins, options.upstream, tool);
+        const pin = await find(pins, options, tool);
         const state = pinState(pin);
         if (state === 'approved') {
           process.stdout.write(`${tool}: the definition seen is the approved one\n`);
@@ -119,47 +134,53 @@ export function registerTools(program: Command): void {
     );
 
   common(tools.command('approve').description('pin the definition last seen (of one tool, or --all)'))
-    .argument('[tool]', 'the tool (or --all)')
-    .option('--all', 'every tool of the upstream whose definition is not approved')
+    .argument('[name]', 'the tool, prompt or uriTemplate (or --all)')
+    .option('--all', 'everything of the upstream whose definition is not approved, of every kind')
     .action((tool: string | undefined, options: ToolsOptions & { all?: boolean }) =>
       withPins(options, async (pins, audit) => {
         if (!tool && !options.all) fail('name a tool, or pass --all to approve every tool not approved yet');
         const chosen = tool
-          ? [await find(pins, options.upstream, tool)]
+          ? [await find(pins, options, tool)]
           : (await pins.list(options.upstream)).filter((p) => pinState(p) !== 'approved');
         for (const pin of chosen) {
-          await pins.approve(pin.upstream, pin.name, Date.now());
+          await pins.approve(pin, Date.now());
           audit.record({
             type: 'admin.tool_approved',
             actor: cliActor(),
             upstream: pin.upstream,
+            kind: pin.kind,
             tool: pin.name,
             fingerprint: pin.seenHash,
           });
-          process.stdout.write(`approved ${pin.upstream}.${pin.name} (${pin.seenHash.slice(0, 12)})\n`);
+          process.stdout.write(
+            `approved ${pin.kind} ${pin.upstream}.${pin.name} (${pin.seenHash.slice(0, 12)})\n`,
+          );
         }
-        if (chosen.length === 0) process.stdout.write('every tool seen is approved already\n');
+        if (chosen.length === 0) process.stdout.write('everything seen is approved already\n');
       }),
     );
 
   common(
     tools.command('reject').description('keep refusing the definition last seen, without reporting it again'),
   )
-    .argument('<tool>', 'the tool')
+    .argument('<name>', 'the tool, prompt or uriTemplate')
     .action((tool: string, options: ToolsOptions) =>
       withPins(options, async (pins, audit) => {
-        const pin = await find(pins, options.upstream, tool);
+        const pin = await find(pins, options, tool);
         if (pinState(pin) === 'approved')
           fail(`${tool}: the definition seen is the approved one — nothing to reject`);
-        await pins.reject(pin.upstream, pin.name);
+        await pins.reject(pin);
         audit.record({
           type: 'admin.tool_rejected',
           actor: cliActor(),
           upstream: pin.upstream,
+          kind: pin.kind,
           tool: pin.name,
           fingerprint: pin.seenHash,
         });
-        process.stdout.write(`rejected ${pin.upstream}.${pin.name} (${pin.seenHash.slice(0, 12)})\n`);
+        process.stdout.write(
+          `rejected ${pin.kind} ${pin.upstream}.${pin.name} (${pin.seenHash.slice(0, 12)})\n`,
+        );
       }),
     );
 }

@@ -9,6 +9,7 @@ import { GatewayError } from '../core/errors.js';
 import type { JsonRpcRequest, Params } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import type { ToolCatalog } from './catalog.js';
+import { PIN_LISTS } from './pin-diff.js';
 import type { ToolPins } from './pins.js';
 import type { Decision, Policy } from './policy.js';
 import { type ResourceDecider, screenResult } from './result-filter.js';
@@ -69,7 +70,9 @@ export class Gatekeeper {
     const later =
       request.method === 'tools/call'
         ? ((await this.pinRefusal(request)) ?? (await this.checkArguments(request)))
-        : undefined;
+        : request.method === 'prompts/get'
+          ? await this.pinRefusal(request)
+          : undefined;
     if (target && decision) {
       const check = later?.code === 'tool_not_approved' ? 'pinning' : 'guard';
       recorder?.decided(
@@ -82,19 +85,22 @@ export class Gatekeeper {
     return later;
   }
 
-  /** A tools/list result without the tools pinning hides (`policy.pinning: enforce`). */
+  /** A list result without what pinning hides (`policy.pinning: enforce`): tools, prompts, templates. */
   async screenPinned(method: string, result: Params): Promise<Params> {
     const { pins, upstream } = this.options;
-    if (method !== 'tools/list' || !pins || !Array.isArray(result.tools)) return result;
-    return { ...result, tools: await pins.screen(upstream, result.tools) };
+    const list = PIN_LISTS[method as keyof typeof PIN_LISTS];
+    if (!pins || !list || !Array.isArray(result[list.field])) return result;
+    const items = result[list.field] as unknown[];
+    return { ...result, [list.field]: await pins.screen(upstream, list.kind, items, list.key) };
   }
 
-  /** The refusal of a call to a tool whose definition is not the pinned one, in enforce mode. */
+  /** The refusal of a call to a tool or prompt whose definition is not the pinned one, in enforce mode. */
   private async pinRefusal(request: JsonRpcRequest): Promise<GatewayError | undefined> {
     const { pins, upstream } = this.options;
     if (!pins) return undefined;
-    const entry = await this.catalog.tool(String(request.params?.name));
-    return pins.refusal(upstream, entry?.definition);
+    const name = String(request.params?.name);
+    if (request.method === 'prompts/get') return pins.promptRefusal(upstream, name);
+    return pins.toolRefusal(upstream, (await this.catalog.tool(name))?.definition);
   }
 
   /** The tool's argument guards, run once the policy allowed the call. */

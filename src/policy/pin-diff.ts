@@ -1,5 +1,5 @@
 /**
- * What a tool says it does, pinned: the fingerprint of its definition (canonical JSON of the fields
+ * What a tool (or prompt, or resource template) says it does, pinned: the fingerprint of its definition (canonical JSON of the fields
  * a model and a policy act on, hashed) and a readable diff between two definitions, calling out the
  * changes that matter most — a tool that drops `destructiveHint` or gains `readOnlyHint` changes how
  * read-only mode and the policy's classes treat it.
@@ -7,16 +7,28 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../audit/chain.js';
 import type { Params } from '../core/jsonrpc.js';
+import type { PinKind } from '../store/store.js';
 
-/** The fields pinned: everything that steers a model or the policy, nothing cosmetic. */
-const PINNED_FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const;
+/** The fields pinned, per kind: everything that steers a model or the policy, nothing cosmetic. */
+const PINNED_FIELDS: Readonly<Record<PinKind, readonly string[]>> = {
+  tool: ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'],
+  prompt: ['name', 'title', 'description', 'arguments'],
+  resourceTemplate: ['uriTemplate', 'name', 'title', 'description', 'mimeType', 'annotations'],
+};
 
-export type PinnedDefinition = Partial<Record<(typeof PINNED_FIELDS)[number], unknown>>;
+/** The list field and the name field of each kind, as the list methods give them. */
+export const PIN_LISTS = {
+  'tools/list': { kind: 'tool', field: 'tools', key: 'name' },
+  'prompts/list': { kind: 'prompt', field: 'prompts', key: 'name' },
+  'resources/templates/list': { kind: 'resourceTemplate', field: 'resourceTemplates', key: 'uriTemplate' },
+} as const satisfies Record<string, { kind: PinKind; field: string; key: string }>;
 
-/** The pinned part of a tool as the upstream listed it. */
-export function pinnedDefinition(tool: Params): PinnedDefinition {
-  const definition: PinnedDefinition = {};
-  for (const field of PINNED_FIELDS) if (tool[field] !== undefined) definition[field] = tool[field];
+export type PinnedDefinition = Readonly<Record<string, unknown>>;
+
+/** The pinned part of a tool, prompt or resource template as the upstream listed it. */
+export function pinnedDefinition(kind: PinKind, item: Params): PinnedDefinition {
+  const definition: Record<string, unknown> = {};
+  for (const field of PINNED_FIELDS[kind]) if (item[field] !== undefined) definition[field] = item[field];
   return definition;
 }
 
@@ -54,6 +66,10 @@ export function describeDrift(before: PinnedDefinition, after: PinnedDefinition)
   }
   for (const field of ['inputSchema', 'outputSchema'] as const)
     changes.push(...schemaChanges(field, before[field], after[field]));
+  const described = new Set(['annotations', 'title', 'description', 'inputSchema', 'outputSchema']);
+  for (const field of new Set([...Object.keys(before), ...Object.keys(after)]))
+    if (!described.has(field) && canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null))
+      changes.push(`${field}: ${show(before[field])} → ${show(after[field])}`);
   return [...warnings, ...changes];
 }
 

@@ -1,36 +1,38 @@
-/** Tool pins kept in memory, for a gateway configured without a store: they last as long as the process. */
-import type { PinRecord, PinStore } from './store.js';
+/** Pins kept in memory, for a gateway configured without a store: they last as long as the process. */
+import type { PinKey, PinRecord, PinStore } from './store.js';
 
 export function memoryPinStore(): PinStore {
   const pins = new Map<string, PinRecord>();
-  const key = (upstream: string, name: string) => `${upstream}\0${name}`;
-  const update = (upstream: string, name: string, change: (pin: PinRecord) => PinRecord) => {
-    const pin = pins.get(key(upstream, name));
-    if (pin) pins.set(key(upstream, name), change(pin));
+  const id = (key: PinKey) => `${key.upstream}\0${key.kind}\0${key.name}`;
+  const update = (key: PinKey, change: (pin: PinRecord) => PinRecord) => {
+    const pin = pins.get(id(key));
+    if (pin) pins.set(id(key), change(pin));
     return pin !== undefined;
   };
   return {
     async list(upstream) {
-      return [...pins.values()]
-        .filter((pin) => upstream === undefined || pin.upstream === upstream)
-        .sort((a, b) => `${a.upstream}\0${a.name}`.localeCompare(`${b.upstream}\0${b.name}`));
+      return [...pins.entries()]
+        .filter(([, pin]) => upstream === undefined || pin.upstream === upstream)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([, pin]) => pin);
     },
-    async saw(upstream, name, hash, definition, at, approve) {
-      const before = pins.get(key(upstream, name));
-      pins.set(key(upstream, name), {
-        upstream,
-        name,
-        pinnedHash: approve ? hash : (before?.pinnedHash ?? null),
-        pinnedDefinition: approve ? definition : (before?.pinnedDefinition ?? null),
-        pinnedAt: approve ? at : (before?.pinnedAt ?? null),
-        seenHash: hash,
-        seenDefinition: definition,
-        seenAt: at,
+    async saw(key, seen, approve) {
+      const before = pins.get(id(key));
+      pins.set(id(key), {
+        upstream: key.upstream,
+        kind: key.kind,
+        name: key.name,
+        pinnedHash: approve ? seen.hash : (before?.pinnedHash ?? null),
+        pinnedDefinition: approve ? seen.definition : (before?.pinnedDefinition ?? null),
+        pinnedAt: approve ? seen.at : (before?.pinnedAt ?? null),
+        seenHash: seen.hash,
+        seenDefinition: seen.definition,
+        seenAt: seen.at,
         rejectedHash: before?.rejectedHash ?? null,
       });
     },
-    async approve(upstream, name, at) {
-      return update(upstream, name, (pin) => ({
+    async approve(key, at) {
+      return update(key, (pin) => ({
         ...pin,
         pinnedHash: pin.seenHash,
         pinnedDefinition: pin.seenDefinition,
@@ -38,8 +40,8 @@ export function memoryPinStore(): PinStore {
         rejectedHash: null,
       }));
     },
-    async reject(upstream, name) {
-      return update(upstream, name, (pin) => ({ ...pin, rejectedHash: pin.seenHash }));
+    async reject(key) {
+      return update(key, (pin) => ({ ...pin, rejectedHash: pin.seenHash }));
     },
   };
 }

@@ -98,10 +98,11 @@ const MIGRATIONS: readonly string[] = [
      granted_at INTEGER NOT NULL,
      PRIMARY KEY (subject, client_id)
    )`,
-  // 5: tool pins (src/policy/pins.ts): per upstream and tool, the approved definition and the one
-  // last seen, with the fingerprint of each; a rejected fingerprint is not reported again.
+  // 5: pins (src/policy/pins.ts): per upstream and tool, prompt or resource template, the approved
+  // definition and the one last seen, with the fingerprint of each; a rejected one is not reported again.
   `CREATE TABLE tool_pins (
      upstream TEXT NOT NULL,
+     kind TEXT NOT NULL,
      name TEXT NOT NULL,
      pinned_hash TEXT,
      pinned_definition TEXT,
@@ -110,7 +111,7 @@ const MIGRATIONS: readonly string[] = [
      seen_definition TEXT NOT NULL,
      seen_at INTEGER NOT NULL,
      rejected_hash TEXT,
-     PRIMARY KEY (upstream, name)
+     PRIMARY KEY (upstream, kind, name)
    )`,
 ];
 

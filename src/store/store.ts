@@ -68,9 +68,13 @@ export interface AuditStore {
   verifyChain(): Promise<ChainVerdict>;
 }
 
-/** One tool's pin: the definition an operator (or first sight) approved, and the one last seen. */
+/** What a pin is of: a tool, a prompt or a resource template (named by its uriTemplate). */
+export type PinKind = 'tool' | 'prompt' | 'resourceTemplate';
+
+/** One definition's pin: the one an operator (or first sight) approved, and the one last seen. */
 export interface PinRecord {
   readonly upstream: string;
+  readonly kind: PinKind;
   readonly name: string;
   /** Null until a definition is approved (`policy.pinning: enforce` pins nothing on first sight). */
   readonly pinnedHash: string | null;
@@ -83,21 +87,24 @@ export interface PinRecord {
   readonly rejectedHash: string | null;
 }
 
+export interface PinKey {
+  readonly upstream: string;
+  readonly kind: PinKind;
+  readonly name: string;
+}
+
 export interface PinStore {
   list(upstream?: string): Promise<PinRecord[]>;
   /** Records what the upstream lists now; `approve` also pins it (first sight in `record` mode). */
   saw(
-    upstream: string,
-    name: string,
-    hash: string,
-    definition: string,
-    at: number,
+    key: PinKey,
+    seen: { readonly hash: string; readonly definition: string; readonly at: number },
     approve: boolean,
   ): Promise<void>;
-  /** Pins the definition last seen; false when there is no such tool. */
-  approve(upstream: string, name: string, at: number): Promise<boolean>;
-  /** Marks the definition last seen as rejected; false when there is no such tool. */
-  reject(upstream: string, name: string): Promise<boolean>;
+  /** Pins the definition last seen; false when there is no such definition. */
+  approve(key: PinKey, at: number): Promise<boolean>;
+  /** Marks the definition last seen as rejected; false when there is no such definition. */
+  reject(key: PinKey): Promise<boolean>;
 }
 
 /** The OAuth authorization server's state (src/oauth/). */
