@@ -109,6 +109,9 @@ export async function policyClient(
       ...(modern ? { versionNegotiation: { mode: { pin: MODERN } } } : {}),
     },
   );
+  // It declares roots, so it must answer them: server-everything asks right after initialize, and
+  // through the bridge that request can reach the client as an input request of its first call.
+  client.setRequestHandler('roots/list', async () => ({ roots: [] }));
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
   await client.connect(transport);
   if (modern) assert.equal(client.getNegotiatedProtocolVersion(), MODERN);
