@@ -38,6 +38,7 @@ interface CodeFacts {
 /** Every code the gateway answers with. Sorted by status, then name. */
 export const ERROR_CATALOG = {
   invalid_arguments: { status: 400, rpc: RPC.invalidParams },
+  unknown_tool: { status: 400, rpc: RPC.invalidParams },
   invalid_auth_request: { status: 400, rpc: RPC.invalidRequest },
   header_mismatch: { status: 400, rpc: RPC.headerMismatch },
   host_missing: { status: 400, rpc: RPC.invalidRequest },

@@ -204,10 +204,10 @@ export class Gatekeeper {
       );
     }
     if (decision.rule === 'unknown tool') {
+      // As the specification has servers answer an unknown tool: a protocol error, Invalid params.
       return new GatewayError(
-        'forbidden',
+        'unknown_tool',
         `${what} is refused: upstream '${upstream}' does not offer that tool`,
-        { rpcCode: FORBIDDEN },
       );
     }
     const needs = decision.missing.map((alternatives) => alternatives.join(' or ')).join(', and ');

@@ -16,7 +16,6 @@ import { post } from '../helpers/client.js';
 import { EVERYTHING, stdioUpstream } from '../helpers/gateway.js';
 import { type OidcFixture, startOidcProvider } from '../helpers/oidc-provider.js';
 import {
-  assertForbidden,
   assertScopeRefusal,
   listAll,
   listPages,
@@ -306,12 +305,15 @@ describe('policy over server-everything and a paging server (API keys)', () => {
       }
     });
 
-    it('refuses a tool the upstream does not offer, even to admin', async () => {
-      assertForbidden(
-        await rpcFailure((await as('admin')).callTool({ name: 'no-such-tool', arguments: {} })),
-        FORBIDDEN,
-        "tool 'no-such-tool' is refused: upstream 'everything' does not offer that tool",
+    it('refuses a tool the upstream does not offer, even to admin, with -32602 as the specification has it', async () => {
+      const failure = await rpcFailure((await as('admin')).callTool({ name: 'no-such-tool', arguments: {} }));
+      assert.equal(failure.code, -32602, failure.message);
+      assert.match(
+        failure.message,
+        /tool 'no-such-tool' is refused: upstream 'everything' does not offer that tool/,
       );
+      assert.equal(failure.data.error, 'unknown_tool');
+      assert.equal(failure.data.requiredScopes, undefined);
     });
 
     it('keys holding the default roles see what the scopes of those roles show; an unknown role adds nothing', async () => {
@@ -651,11 +653,9 @@ describe('policy over server-everything and a paging server (API keys)', () => {
           missing: [['prompts:special']],
         },
       );
-      assertForbidden(
-        await rpcFailure(modern.callTool({ name: 'no-such-tool', arguments: {} })),
-        MODERN_FORBIDDEN,
-        "tool 'no-such-tool' is refused: upstream 'everything' does not offer that tool",
-      );
+      const unknown = await rpcFailure(modern.callTool({ name: 'no-such-tool', arguments: {} }));
+      assert.equal(unknown.code, -32602, 'Invalid params, in 2026-07-28 too');
+      assert.equal(unknown.data.error, 'unknown_tool');
       assert.equal(text(await modern.callTool({ name: 'echo', arguments: { message: 'm' } })), 'Echo: m');
     });
 

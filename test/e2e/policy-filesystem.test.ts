@@ -356,12 +356,16 @@ describe('policy over server-filesystem (API keys)', () => {
     reset(root);
   });
 
-  it('refuses a tool the upstream does not offer, even to admin', async () => {
-    assertForbidden(
-      await rpcFailure((await as('admin')).callTool({ name: 'delete_everything', arguments: {} })),
-      FORBIDDEN,
-      "tool 'delete_everything' is refused: upstream 'files' does not offer that tool",
+  it('refuses a tool the upstream does not offer, even to admin (-32602 unknown_tool)', async () => {
+    const failure = await rpcFailure(
+      (await as('admin')).callTool({ name: 'delete_everything', arguments: {} }),
     );
+    assert.equal(failure.code, -32602, failure.message);
+    assert.match(
+      failure.message,
+      /tool 'delete_everything' is refused: upstream 'files' does not offer that tool/,
+    );
+    assert.equal(failure.data.error, 'unknown_tool');
   });
 });
 

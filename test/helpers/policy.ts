@@ -168,7 +168,7 @@ export function assertScopeRefusal(
   assert.deepEqual(failure.data.missingScopes, expected.missing);
 }
 
-/** Asserts a refusal that no scope would lift (read-only mode, unknown tool). */
+/** Asserts a refusal that no scope would lift (read-only mode). */
 export function assertForbidden(failure: RpcFailure, code: number, message: string): void {
   assert.equal(failure.code, code, failure.message);
   assert.ok(

@@ -696,7 +696,8 @@ describe('Gatekeeper', () => {
   it('refuses unknown tools and, in read-only mode, write tools, as forbidden with no challenge', async () => {
     const { gk } = gatekeeper({ readOnly: true });
     const unknown = await gk.refusal(call('nope'), principal('jwt', ['*']), META);
-    assert.equal(unknown?.code, 'forbidden');
+    assert.equal(unknown?.code, 'unknown_tool');
+    assert.equal(unknown?.rpcCode, -32602, 'as the specification has servers answer an unknown tool');
     assert.equal(unknown?.message, "tool 'nope' is refused: upstream 'files' does not offer that tool");
     assert.deepEqual(unknown?.headers, {});
     const ro = await gk.refusal(call('create_directory'), principal('jwt', ['*']), META);
