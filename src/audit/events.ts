@@ -94,6 +94,34 @@ export interface GatewayStartEvent extends EventBase<'gateway.start'> {
   readonly posture: SecurityPosture;
 }
 
+/**
+ * A tool's (prompt's, resource template's) definition differs from its pin, or one was seen that
+ * no one approved, with `policy.pinning: enforce` (src/policy/pins.ts).
+ */
+export interface ToolDriftEvent extends EventBase<'tool.drift'> {
+  readonly upstream: string;
+  readonly kind: 'tool' | 'prompt' | 'resourceTemplate';
+  /** The tool's or prompt's name, or the resource template's uriTemplate. */
+  readonly tool: string;
+  /** `new`: no definition of this tool was approved; `changed`: it differs from the approved one. */
+  readonly change: 'new' | 'changed';
+  readonly mode: 'record' | 'enforce';
+  /** What changed, one line a change (empty for a new tool). */
+  readonly diff: readonly string[];
+  /** Fingerprints (sha256 of the canonical definition): the one seen, and the approved one. */
+  readonly fingerprint: string;
+  readonly pinned: string | null;
+}
+
+/** An operator approved or rejected a tool's definition (portcullis tools approve|reject). */
+export interface ToolReviewedEvent extends EventBase<'admin.tool_approved' | 'admin.tool_rejected'> {
+  readonly actor: AuditActor;
+  readonly upstream: string;
+  readonly kind: 'tool' | 'prompt' | 'resourceTemplate';
+  readonly tool: string;
+  readonly fingerprint: string;
+}
+
 /** The gateway is stopping: sessions closed, upstreams stopped, the audit queue about to be flushed. */
 export interface GatewayStopEvent extends EventBase<'gateway.stop'> {
   /** `SIGTERM`, `SIGINT`, or `close` when stopped programmatically. */
@@ -321,6 +349,8 @@ export interface SessionClosedEvent extends EventBase<'session.closed'> {
 export type AuditEvent =
   | GatewayStartEvent
   | GatewayStopEvent
+  | ToolDriftEvent
+  | ToolReviewedEvent
   | AuthSuccessEvent
   | AuthFailureEvent
   | PolicyDecisionEvent
@@ -355,6 +385,9 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'oauth.refused',
   'oauth.revoked',
   'session.closed',
+  'tool.drift',
+  'admin.tool_approved',
+  'admin.tool_rejected',
 ];
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -432,6 +465,23 @@ export function auditColumns(event: AuditEvent): AuditColumns {
       };
     case 'oauth.refused':
       return { principal: null, principalName: null, upstream: null, tool: null, outcome: 'denied' };
+    case 'tool.drift':
+      return {
+        principal: null,
+        principalName: null,
+        upstream: event.upstream,
+        tool: event.tool,
+        outcome: null,
+      };
+    case 'admin.tool_approved':
+    case 'admin.tool_rejected':
+      return {
+        principal: event.actor.user === undefined ? null : `os:${event.actor.user}`,
+        principalName: event.actor.user ?? null,
+        upstream: event.upstream,
+        tool: event.tool,
+        outcome: null,
+      };
     case 'admin.key_created':
     case 'admin.key_revoked':
     case 'admin.consent_revoked':

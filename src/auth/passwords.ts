@@ -21,6 +21,10 @@ function maxmem(ln: number, r: number): number {
 }
 
 export async function hashPassword(password: string): Promise<string> {
+  if (password.includes('\0'))
+    throw new Error(
+      'a password may not contain a NUL byte: its hash would also take the password cut at the NUL',
+    );
   const salt = randomBytes(16);
   const { ln, r, p } = DEFAULT;
   const hash = await scryptAsync(password, salt, DIGEST_BYTES, { N: 2 ** ln, r, p, maxmem: maxmem(ln, r) });

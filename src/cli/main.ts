@@ -10,6 +10,7 @@ import { registerKeys } from './keys.js';
 import { registerPolicy } from './policy.js';
 import { registerSessions } from './sessions.js';
 import { registerStart } from './start.js';
+import { registerTools } from './tools.js';
 import { registerUsers } from './users.js';
 import { registerWrap } from './wrap.js';
 
@@ -30,5 +31,6 @@ registerAudit(program);
 registerClients(program);
 registerConsents(program);
 registerSessions(program);
+registerTools(program);
 
 await program.parseAsync(process.argv);

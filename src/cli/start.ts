@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { type RunningGateway, startGateway } from '../gateway/start.js';
 import { createLogger } from '../log/logger.js';
+import { clientSnippets } from './client-snippets.js';
 import { brokenUpstreams } from './deep-check.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 
@@ -94,21 +95,9 @@ function banner(
       '',
     );
   }
-  const headers = key ? { headers: { Authorization: `Bearer ${key}` } } : {};
-  const snippet = {
-    mcpServers: { [upstreams[0] ?? 'portcullis']: { type: 'http', url: mcpUrl, ...headers } },
-  };
-  const remoteArgs = key
-    ? ['mcp-remote', mcpUrl, '--header', `Authorization:Bearer ${key}`]
-    : ['mcp-remote', mcpUrl];
-  lines.push(
-    'Client config (Claude Code, Cursor, VS Code and other clients that take a URL):',
-    JSON.stringify(snippet, null, 2),
-    '',
-    'Claude Desktop (through mcp-remote):',
-    JSON.stringify({ mcpServers: { portcullis: { command: 'npx', args: remoteArgs } } }, null, 2),
-    '',
-    '',
-  );
+  lines.push('Connect a client:', '');
+  for (const { title, text } of clientSnippets(upstreams[0] ?? 'portcullis', mcpUrl, key))
+    lines.push(`${title}:`, text, '');
+  lines.push('');
   return lines.join('\n');
 }

@@ -19,5 +19,7 @@ export function formatProblem(problem: ConfigProblem): string {
     .map((p) => (typeof p === 'number' ? `[${p}]` : p))
     .join('.')
     .replace(/\.\[/g, '[');
-  return path ? `config: ${path} ${problem.message}` : `config: ${problem.message}`;
+  // A value quoted in the message may hold a newline: escaped, so each problem stays one line.
+  const message = problem.message.replace(/[\r\n]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return path ? `config: ${path} ${message}` : `config: ${message}`;
 }

@@ -84,6 +84,12 @@ export const policySchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   /** Per tool, keyed `<upstream>.<tool>`: class overrides and argument guards. */
   tools: z.record(z.string().min(3), toolPolicySchema).default({}),
+  /**
+   * Tool pinning (src/policy/pins.ts): `record` pins each tool on first sight and reports drift;
+   * `enforce` also hides and refuses a tool whose definition is not the approved one (a tool never
+   * approved included) until an operator approves it; `off` does neither.
+   */
+  pinning: z.enum(['off', 'record', 'enforce']).default('record'),
 });
 
 export type PolicyConfig = z.output<typeof policySchema>;

@@ -54,6 +54,7 @@ export const ERROR_CATALOG = {
   invalid_token: { status: 401, rpc: RPC.invalidRequest },
   insufficient_scope: { status: 403, rpc: RPC.forbidden },
   forbidden: { status: 403, rpc: RPC.forbidden },
+  tool_not_approved: { status: 403, rpc: RPC.forbidden },
   insecure_transport: { status: 403, rpc: RPC.invalidRequest },
   host_not_allowed: { status: 403, rpc: RPC.invalidRequest },
   origin_not_allowed: { status: 403, rpc: RPC.invalidRequest },

@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import { runCall } from '../pipeline/call-stages.js';
 import { ToolCatalog } from '../policy/catalog.js';
 import { Gatekeeper } from '../policy/gatekeeper.js';
+import { ToolPins } from '../policy/pins.js';
 import type { Policy } from '../policy/policy.js';
 import type { ModernBackend } from '../relay/modern/backend.js';
 import { gatewayEnvelope } from '../relay/modern/envelope.js';
@@ -21,6 +22,7 @@ import type { RelaySession } from '../relay/relay-session.js';
 import { Session } from '../relay/session.js';
 import { SessionRegistry } from '../relay/session-registry.js';
 import { UpstreamLink } from '../relay/upstream-link.js';
+import { memoryPinStore } from '../store/memory-pins.js';
 import type { Connector } from '../upstream/connection.js';
 import { startHttp } from '../upstream/http.js';
 import { startStdio } from '../upstream/stdio.js';
@@ -30,6 +32,7 @@ import type { Services } from './services.js';
 export interface Channels {
   readonly sessions: SessionRegistry<RelaySession>;
   readonly connectors: ReadonlyMap<string, Connector>;
+  readonly pins: ToolPins;
   /** A 2025 client session with `upstream`, owned by `principal`. */
   openSession(upstream: string, principal: Principal): Promise<Session>;
   /** A 2026-07-28 client's backend: passthrough to a 2026 upstream, or a bridge to a 2025 one. */
@@ -104,6 +107,12 @@ export function openChannels(
     await link.start();
     return link;
   };
+  const pins = new ToolPins({
+    mode: config.policy.pinning,
+    store: services.keyStore?.store.pins ?? memoryPinStore(),
+    onDrift: (drift) => services.auditLog.record({ type: 'tool.drift', ...drift }),
+    logger,
+  });
   /** The policy over one upstream link; its catalog lists tools through the link itself. */
   const gatekeeperFor = (upstream: string, link: UpstreamLink): Gatekeeper => {
     // A 2026 upstream needs an envelope on every request; the gateway lists with no client capabilities.
@@ -113,12 +122,13 @@ export function openChannels(
       const answer = await link.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
       return 'result' in answer ? answer.result : {};
     }, config.limits.maxCacheTtl);
-    return new Gatekeeper({ policy, upstream, catalog });
+    return new Gatekeeper({ policy, upstream, catalog, pins });
   };
 
   return {
     sessions,
     connectors,
+    pins,
     async openSession(upstream, principal) {
       const link = await openLink(upstream);
       // A 2025 client of a 2026 upstream: the adapter's catalog lists with the session's own envelope.
@@ -126,7 +136,7 @@ export function openChannels(
         ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl)
         : undefined;
       const gatekeeper = adapter
-        ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog })
+        ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog, pins })
         : gatekeeperFor(upstream, link);
       return new Session({
         principal,

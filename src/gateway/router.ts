@@ -41,6 +41,7 @@ export function routes(
     limits: () => limiters.state,
     sessions: () => channels.sessions.size,
     readOnly: config.policy.readOnly,
+    pinning: () => channels.pins.summary(),
   });
   const { sessions } = channels;
   return frontDoor({

@@ -17,6 +17,7 @@ import { openChannels } from './channels.js';
 import { startupChecks } from './checks.js';
 import { buildOrClose } from './closer.js';
 import { Drain } from './drain.js';
+import { Lifecycle } from './lifecycle.js';
 import { type HeldPort, hostForUrl, listen } from './listen.js';
 import { routes } from './router.js';
 import { openServices } from './services.js';
@@ -68,19 +69,7 @@ export function startGateway(
       () => stopListening(server, held),
       (stop) => stop(),
     );
-    // Closed after the channels (last opened, first closed): their calls end, the requests they
-    // held settle with their audit records, and only then is gateway.stop written.
-    let startedAt: number | undefined;
-    let stopReason = 'close';
-    closer.add('gateway.stop', services.auditLog, (log) => {
-      if (startedAt === undefined) return;
-      log.record({
-        type: 'gateway.stop',
-        reason: stopReason,
-        uptimeMs: Date.now() - startedAt,
-        auditDropped: log.dropped,
-      });
-    });
+    const lifecycle = closer.add('gateway.stop', new Lifecycle(services.auditLog), (l) => l.stopped());
     const drain = closer.add('requests in flight', new Drain(logger), (d) => d.settle(DRAIN_TIMEOUT_MS));
     const url = `${services.tls ? 'https' : 'http'}://${hostForUrl(config.listen.host)}:${held.port}`;
     const publicUrl = new URL(config.publicUrl ?? url);
@@ -98,9 +87,7 @@ export function startGateway(
     await startupChecks(loaded, services, channels, policy, logger);
     if (auth.bootstrapKey)
       logger.info('created the first admin API key (shown once on the terminal, stored only as a hash)');
-    startedAt = Date.now();
-    services.auditLog.record({
-      type: 'gateway.start',
+    lifecycle.started({
       version: VERSION,
       pid: process.pid,
       listen: url,
@@ -113,7 +100,7 @@ export function startGateway(
       bootstrapKey: auth.bootstrapKey,
       bootstrapPassword: auth.bootstrapPassword,
       async close(reason = 'close') {
-        stopReason = reason;
+        lifecycle.reason = reason;
         await stopServing();
         await closer.closeAll();
         logger.info('portcullis stopped');

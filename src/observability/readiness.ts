@@ -20,6 +20,8 @@ export interface ReadinessOptions {
   readonly limits: () => string;
   readonly sessions: () => number;
   readonly readOnly: boolean;
+  /** Tool pinning's mode and, per upstream, how many tools seen are not approved (counts, not names). */
+  readonly pinning?: () => Promise<object>;
   /** How long a probe result is reused (default 10 s). */
   readonly ttlMs?: number;
   /** How long a TCP probe may take (default 2 s). */
@@ -54,6 +56,7 @@ export class Readiness {
         store,
         limits: this.options.limits(),
         sessions: this.options.sessions(),
+        ...(this.options.pinning ? { pinning: await this.options.pinning() } : {}),
         upstreams: Object.fromEntries(
           names.map((name, i) => {
             const config = this.options.upstreams[name] as UpstreamConfig;

@@ -62,15 +62,16 @@ const authorize: CallStage = async (call, next) => {
   return { jsonrpc: '2.0', id: call.request.id, error: rpcError(refusal, call.requestId) };
 };
 
-/** Lists shrink to what the principal may use; resources they may not read are withheld, also from
- * the requests an input_required round carries. */
+/**
+ * Lists shrink to what the principal may use (and, with pinning enforced, to approved tools);
+ * resources they may not read are withheld, also from the requests an input_required round carries.
+ */
 const filterResult: CallStage = async (call, next) => {
   const response = await next();
   if (!('result' in response)) return response;
-  return {
-    ...response,
-    result: call.gatekeeper.filter(call.request.method, response.result, call.principal),
-  };
+  const { method } = call.request;
+  const visible = call.gatekeeper.filter(method, response.result, call.principal);
+  return { ...response, result: await call.gatekeeper.screenPinned(method, visible) };
 };
 
 const STAGES: readonly CallStage[] = [auditAnswer, authorize, filterResult];

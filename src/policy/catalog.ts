@@ -13,6 +13,8 @@ export interface ToolEntry {
   readonly name: string;
   readonly inputSchema: unknown;
   readonly annotations: Readonly<Record<string, unknown>>;
+  /** The tool as the upstream listed it (what pinning fingerprints). */
+  readonly definition?: Params;
 }
 
 const MAX_PAGES = 100;
@@ -75,5 +77,6 @@ function toEntries(result: Params): ToolEntry[] {
       name: t.name as string,
       inputSchema: t.inputSchema,
       annotations: (t.annotations as Record<string, unknown> | undefined) ?? {},
+      definition: t,
     }));
 }

@@ -9,6 +9,8 @@ import { GatewayError } from '../core/errors.js';
 import type { JsonRpcRequest, Params } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import type { ToolCatalog } from './catalog.js';
+import { PIN_LISTS } from './pin-diff.js';
+import type { ToolPins } from './pins.js';
 import type { Decision, Policy } from './policy.js';
 import { type ResourceDecider, screenResult } from './result-filter.js';
 import type { ScopeSet } from './scopes.js';
@@ -30,6 +32,8 @@ export interface GatekeeperOptions {
   readonly policy: Policy;
   readonly upstream: string;
   readonly catalog: ToolCatalog;
+  /** Tool pinning; without it, definitions are not checked. */
+  readonly pins?: ToolPins;
 }
 
 export class Gatekeeper {
@@ -63,15 +67,40 @@ export class Gatekeeper {
         });
       return error;
     }
-    const guardError = request.method === 'tools/call' ? await this.checkArguments(request) : undefined;
-    if (target && decision)
+    const later =
+      request.method === 'tools/call'
+        ? ((await this.pinRefusal(request)) ?? (await this.checkArguments(request)))
+        : request.method === 'prompts/get'
+          ? await this.pinRefusal(request)
+          : undefined;
+    if (target && decision) {
+      const check = later?.code === 'tool_not_approved' ? 'pinning' : 'guard';
       recorder?.decided(
         request,
-        guardError
-          ? { target, outcome: 'denied', rule: `guard: ${guardError.message}`, code: guardError.code }
+        later
+          ? { target, outcome: 'denied', rule: `${check}: ${later.message}`, code: later.code }
           : { target, outcome: 'allowed', rule: decision.rule },
       );
-    return guardError;
+    }
+    return later;
+  }
+
+  /** A list result without what pinning hides (`policy.pinning: enforce`): tools, prompts, templates. */
+  async screenPinned(method: string, result: Params): Promise<Params> {
+    const { pins, upstream } = this.options;
+    const list = PIN_LISTS[method as keyof typeof PIN_LISTS];
+    if (!pins || !list || !Array.isArray(result[list.field])) return result;
+    const items = result[list.field] as unknown[];
+    return { ...result, [list.field]: await pins.screen(upstream, list.kind, items, list.key) };
+  }
+
+  /** The refusal of a call to a tool or prompt whose definition is not the pinned one, in enforce mode. */
+  private async pinRefusal(request: JsonRpcRequest): Promise<GatewayError | undefined> {
+    const { pins, upstream } = this.options;
+    if (!pins) return undefined;
+    const name = String(request.params?.name);
+    if (request.method === 'prompts/get') return pins.promptRefusal(upstream, name);
+    return pins.toolRefusal(upstream, (await this.catalog.tool(name))?.definition);
   }
 
   /** The tool's argument guards, run once the policy allowed the call. */

@@ -3,7 +3,9 @@
  * by `resource.uri`) and every `resource_link` (by `uri`) goes through the same per-resource decision
  * as resources/read — in tools/call results (`content`), prompts/get results (`messages[].content`),
  * sampling requests (`messages[].content`, and the content of their tool results) and the requests of
- * a 2026 `input_required` round. A denied one is replaced by a short text item saying it was withheld
+ * a 2026 `input_required` round — and so does each of a resources/read result's `contents` (a read
+ * may answer with sub-resources, each with its own URI). A denied one is replaced by a short text
+ * item (for contents, text contents at the same URI) saying it was withheld
  * and why, marked `_meta["portcullis/withheld"]` with its URI, never dropped without a trace. The same
  * marker in an upstream's own items is stripped, so a marker always means the gateway withheld
  * something (the audit trail counts them, withheldIn). `structuredContent` is passed as it is: its
@@ -36,10 +38,15 @@ export interface Screened<T> {
 /** Stands for an embedded resource or link that names no URI: it cannot be judged, so it is withheld. */
 const NO_URI = '(no uri)';
 
-/** A tools/call or prompts/get result (or any result asking for input) with denied resources withheld. */
+/**
+ * A tools/call, prompts/get or resources/read result (or any result asking for input) with denied
+ * resources withheld.
+ */
 export function screenResult(method: string, result: Params, decide: ResourceDecider): Screened<Params> {
   const withheld: string[] = [];
   let value = result;
+  if (method === 'resources/read' && Array.isArray(result.contents))
+    value = { ...value, contents: result.contents.map((item) => screenContents(item, decide, withheld)) };
   if (method === 'tools/call' && Array.isArray(result.content))
     value = { ...value, content: screenBlocks(result.content, decide, withheld) };
   if (method === 'prompts/get' && Array.isArray(result.messages))
@@ -91,6 +98,7 @@ export function screenInputRequests(inputRequests: unknown, decide: ResourceDeci
  */
 export function withheldIn(method: string, result: Params): string[] {
   const blocks = [
+    ...(method === 'resources/read' && Array.isArray(result.contents) ? result.contents : []),
     ...(method === 'tools/call' && Array.isArray(result.content) ? result.content : []),
     ...(method === 'prompts/get' && Array.isArray(result.messages)
       ? result.messages.flatMap(messageBlocks)
@@ -149,6 +157,19 @@ function screenBlock(block: unknown, decide: ResourceDecider, withheld: string[]
   if (clean.type === 'tool_result' && Array.isArray(clean.content))
     return { ...clean, content: screenBlocks(clean.content, decide, withheld) };
   return clean;
+}
+
+/** One item of a resources/read result: judged by its own URI; a denied one keeps the URI, loses the data. */
+function screenContents(item: unknown, decide: ResourceDecider, withheld: string[]): unknown {
+  if (!isObject(item)) return item;
+  const uri = typeof item.uri === 'string' ? item.uri : undefined;
+  const decision = uri === undefined ? undefined : decide(uri);
+  if (uri !== undefined && decision?.allowed) return withoutForgedMarker(item);
+  const shown = uri ?? NO_URI;
+  withheld.push(shown);
+  const why = decision ? reason(decision) : 'it names no URI, so the policy cannot judge it';
+  const { type: _block, ...text } = marker(shown, why);
+  return { uri: shown, mimeType: 'text/plain', ...text };
 }
 
 function marker(uri: string, why: string): Params {

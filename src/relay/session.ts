@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { RequestAudit } from '../audit/request-audit.js';
-import { GatewayError, type RequestId, toGatewayError } from '../core/errors.js';
+import { GatewayError, toGatewayError } from '../core/errors.js';
 import {
   asRequestId,
   isRequest,
@@ -32,6 +32,7 @@ import type { Gatekeeper } from '../policy/gatekeeper.js';
 import { screenServerRequest } from '../policy/result-filter.js';
 import { CallAbandoned, CallTable } from './call-table.js';
 import { PostExchange } from './post-exchange.js';
+import { ServerRequestIds } from './server-requests.js';
 import { SseStream } from './sse.js';
 import type { SessionUpstream } from './upstream-link.js';
 
@@ -84,8 +85,7 @@ export class Session {
   private getStream: SseStream | undefined;
   private readonly calls = new CallTable<InFlight>();
   /** Session-local id → the upstream's id, for requests the upstream sends to the client. */
-  private readonly serverRequests = new Map<number, RequestId>();
-  private nextServerRequestId = 1;
+  private readonly serverRequests = new ServerRequestIds();
   private readonly buffered: JsonRpcMessage[] = [];
   private closed = false;
 
@@ -263,12 +263,11 @@ export class Session {
 
   private fromClient(message: JsonRpcNotification | JsonRpcResponse): void {
     if (isResponse(message)) {
-      const upstreamId = typeof message.id === 'number' ? this.serverRequests.get(message.id) : undefined;
+      const upstreamId = this.serverRequests.answered(message.id);
       if (upstreamId === undefined) {
         this.log.debug({ id: message.id }, 'dropped a response to no pending server request');
         return;
       }
-      this.serverRequests.delete(message.id as number);
       this.link.respond({ ...message, id: upstreamId } as JsonRpcResponse);
       return;
     }
@@ -284,8 +283,7 @@ export class Session {
 
   private fromUpstream(message: JsonRpcRequest | JsonRpcNotification): void {
     if (isRequest(message)) {
-      const localId = this.nextServerRequestId++;
-      this.serverRequests.set(localId, message.id);
+      const localId = this.serverRequests.add(message.id);
       // A sampling request can embed resources too: the principal sees only those they may read.
       const screened = screenServerRequest(
         message.method,
@@ -301,9 +299,8 @@ export class Session {
       return;
     }
     if (message.method === 'notifications/cancelled') {
-      const localId = this.localIdOf(message.params?.requestId);
+      const localId = this.serverRequests.cancelled(message.params?.requestId);
       if (localId === undefined) return;
-      this.serverRequests.delete(localId);
       this.route({ ...message, params: { ...message.params, requestId: localId } });
       return;
     }
@@ -313,11 +310,6 @@ export class Session {
       return;
     }
     this.route(message);
-  }
-
-  private localIdOf(upstreamId: unknown): number | undefined {
-    for (const [local, remote] of this.serverRequests) if (remote === upstreamId) return local;
-    return undefined;
   }
 
   private route(message: JsonRpcMessage, preferred?: PostExchange): void {

@@ -98,6 +98,21 @@ const MIGRATIONS: readonly string[] = [
      granted_at INTEGER NOT NULL,
      PRIMARY KEY (subject, client_id)
    )`,
+  // 5: pins (src/policy/pins.ts): per upstream and tool, prompt or resource template, the approved
+  // definition and the one last seen, with the fingerprint of each; a rejected one is not reported again.
+  `CREATE TABLE tool_pins (
+     upstream TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     pinned_hash TEXT,
+     pinned_definition TEXT,
+     pinned_at INTEGER,
+     seen_hash TEXT NOT NULL,
+     seen_definition TEXT NOT NULL,
+     seen_at INTEGER NOT NULL,
+     rejected_hash TEXT,
+     PRIMARY KEY (upstream, kind, name)
+   )`,
 ];
 
 /** The schema version this build writes. */

@@ -7,6 +7,7 @@ import { canonicalJson, chainHash, eventTimeMs, GENESIS_HASH, verifyRecords } fr
 import { type AuditEvent, auditColumns } from '../audit/events.js';
 import { migrate } from './migrations.js';
 import { sqliteOAuthStore } from './sqlite-oauth.js';
+import { sqlitePinStore } from './sqlite-pins.js';
 import type { ApiKeyRecord, AuditQuery, AuditStore, Store } from './store.js';
 
 interface ApiKeyRow {
@@ -61,6 +62,7 @@ export function openSqliteStore(file: string): Store {
   return {
     audit: sqliteAuditStore(db),
     oauth: sqliteOAuthStore(db),
+    pins: sqlitePinStore(db),
     apiKeys: {
       async insert(record) {
         insert.run({ ...record, scopes: JSON.stringify(record.scopes), roles: JSON.stringify(record.roles) });

@@ -68,6 +68,45 @@ export interface AuditStore {
   verifyChain(): Promise<ChainVerdict>;
 }
 
+/** What a pin is of: a tool, a prompt or a resource template (named by its uriTemplate). */
+export type PinKind = 'tool' | 'prompt' | 'resourceTemplate';
+
+/** One definition's pin: the one an operator (or first sight) approved, and the one last seen. */
+export interface PinRecord {
+  readonly upstream: string;
+  readonly kind: PinKind;
+  readonly name: string;
+  /** Null until a definition is approved (`policy.pinning: enforce` pins nothing on first sight). */
+  readonly pinnedHash: string | null;
+  readonly pinnedDefinition: string | null;
+  readonly pinnedAt: number | null;
+  readonly seenHash: string;
+  readonly seenDefinition: string;
+  readonly seenAt: number;
+  /** A fingerprint an operator rejected: the drift stays refused and is not reported again. */
+  readonly rejectedHash: string | null;
+}
+
+export interface PinKey {
+  readonly upstream: string;
+  readonly kind: PinKind;
+  readonly name: string;
+}
+
+export interface PinStore {
+  list(upstream?: string): Promise<PinRecord[]>;
+  /** Records what the upstream lists now; `approve` also pins it (first sight in `record` mode). */
+  saw(
+    key: PinKey,
+    seen: { readonly hash: string; readonly definition: string; readonly at: number },
+    approve: boolean,
+  ): Promise<void>;
+  /** Pins the definition last seen; false when there is no such definition. */
+  approve(key: PinKey, at: number): Promise<boolean>;
+  /** Marks the definition last seen as rejected; false when there is no such definition. */
+  reject(key: PinKey): Promise<boolean>;
+}
+
 /** The OAuth authorization server's state (src/oauth/). */
 export interface OAuthStore {
   readonly clients: StaticClientStore;
@@ -80,6 +119,7 @@ export interface Store {
   readonly apiKeys: ApiKeyStore;
   readonly audit: AuditStore;
   readonly oauth: OAuthStore;
+  readonly pins: PinStore;
   /** Whether the store answers a trivial query now (for /readyz). */
   ping(): boolean;
   close(): Promise<void>;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { importJWK, type JWK, SignJWT } from 'jose';
-import { verifyIdToken } from '../../src/oauth/upstream-login.js';
+import { verifyIdToken } from '../../src/oauth/upstream-id-token.js';
 import { launchTestBrowser, type TestBrowser } from '../helpers/browser.js';
 import { captureSecrets } from '../helpers/capture.js';
 import { EVERYTHING, NODE, startTestGateway, type TestGateway } from '../helpers/gateway.js';

@@ -3,9 +3,13 @@
  * server-everything over stdio, a key without the scope a rule requires for the blob resources is
  * refused resources/read, and gets a text marker instead of the blob from get-resource-reference and
  * resource-prompt — on a 2025 session and as a 2026-07-28 client; the policy decision in the audit
- * trail lists what was withheld. A key with the scope gets the blob.
+ * trail lists what was withheld. A key with the scope gets the blob. A resources/read answered with
+ * sub-resources (a tiny stdio server written here: server-everything answers each read with its own
+ * URI) is screened item by item the same way.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '../../src/audit/events.js';
 import { EVERYTHING, stdioUpstream } from '../helpers/gateway.js';
@@ -116,5 +120,72 @@ describe('resources embedded in answers, through the policy (server-everything, 
     );
     assert.ok(held.length > 0);
     for (const event of held) assert.ok(event.type === 'policy.decision' && event.withheld === undefined);
+  });
+});
+
+/** A stdio MCP server whose one resource, fix://dir, is read as two sub-resources, one of them secret. */
+const DIR_SERVER = `import { createInterface } from 'node:readline';
+const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const msg = JSON.parse(line);
+  if (msg.id === undefined) return;
+  const result = {
+    initialize: { protocolVersion: msg.params?.protocolVersion, capabilities: { resources: {} }, serverInfo: { name: 'dir', version: '1' } },
+    ping: {},
+    'resources/list': { resources: [{ uri: 'fix://dir', name: 'dir' }] },
+    'resources/read': { contents: [
+      { uri: 'fix://dir/readme', mimeType: 'text/plain', text: 'open' },
+      { uri: 'fix://secret/key', mimeType: 'text/plain', text: 'the secret' },
+    ] },
+  }[msg.method];
+  send(result ? { jsonrpc: '2.0', id: msg.id, result } : { jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'no' } });
+});
+`;
+
+describe('a resources/read answered with sub-resources, through the policy', () => {
+  let p: PolicyGateway;
+
+  before(async () => {
+    p = await startPolicyGateway({
+      upstreams: (dir) => {
+        const script = join(dir, 'dir-server.mjs');
+        writeFileSync(script, DIR_SERVER);
+        return stdioUpstream('dir', script);
+      },
+      policy: { rules: [{ resources: ['fix://secret/*'], require: ['secret:read'] }] },
+      keys: { viewer: VIEWER, holder: [...VIEWER, 'secret:read'] },
+    });
+  });
+  after(() => p.close());
+
+  it('withholds the sub-resource the key may not read, and records it', async () => {
+    const c = await policyClient(p.url(), p.auth('viewer'));
+    try {
+      const read = await c.client.readResource({ uri: 'fix://dir' });
+      assert.deepEqual(read.contents, [
+        { uri: 'fix://dir/readme', mimeType: 'text/plain', text: 'open' },
+        {
+          uri: 'fix://secret/key',
+          mimeType: 'text/plain',
+          text: '[portcullis: resource fix://secret/key withheld: requires scope secret:read]',
+          _meta: { 'portcullis/withheld': 'fix://secret/key' },
+        },
+      ]);
+    } finally {
+      await c.close();
+    }
+    const [event] = decisions(p, 'resources/read');
+    assert.ok(event?.type === 'policy.decision');
+    assert.deepEqual(event.withheld, ['fix://secret/key']);
+  });
+
+  it('a key with the scope reads both', async () => {
+    const c = await policyClient(p.url(), p.auth('holder'));
+    try {
+      const read = await c.client.readResource({ uri: 'fix://dir' });
+      assert.equal((read.contents[1] as { text?: string }).text, 'the secret');
+    } finally {
+      await c.close();
+    }
   });
 });

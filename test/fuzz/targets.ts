@@ -9,11 +9,13 @@
  * would need a DNS lookup of another name is left out (the property holds vacuously for it).
  */
 import { createHash, scryptSync } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
-import { Socket } from 'node:net';
+import { isIP, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { REDACTED, Redactor } from '../../src/audit/redact.js';
@@ -101,8 +103,19 @@ const messageLike = fc.record(
   },
   { requiredKeys: [] },
 );
+/** Well-formed messages with ids from a small set, so batches with a repeated id come up often. */
+const wellFormed = fc.oneof(
+  fc.record({
+    jsonrpc: fc.constant('2.0'),
+    id: fc.constantFrom(1, 2, '1'),
+    method: fc.constant('tools/list'),
+  }),
+  fc.record({ jsonrpc: fc.constant('2.0'), method: fc.constant('notifications/initialized') }),
+  fc.record({ jsonrpc: fc.constant('2.0'), id: fc.constantFrom(1, 2), result: fc.constant({}) }),
+);
 const bodyText = fc.oneof(
   messageLike.map((m) => JSON.stringify(m)),
+  fc.array(wellFormed, { minLength: 1, maxLength: 5 }).map((b) => JSON.stringify(b)),
   fc.array(messageLike, { maxLength: 6 }).map((b) => JSON.stringify(b)),
   fc.jsonValue({ maxDepth: 8 }).map((v) => JSON.stringify(v)),
   fc
@@ -519,79 +532,76 @@ export async function oauthTargets(): Promise<FuzzTarget[]> {
     register('client_secret_post'),
   ])) as [RegistrationResponse, RegistrationResponse, RegistrationResponse];
 
-  const authorizeParams = fc.array(
-    fc.oneof(
-      paramValue('client_id', fc.constantFrom(pub.client_id, basic.client_id, `${pub.client_id}x`, 'pcc_x')),
-      redirectUriLike.map((v): [string, string] => ['redirect_uri', v]),
-      paramValue('response_type', fc.constantFrom('code', 'token', 'code id_token')),
-      paramValue('code_challenge', fc.constantFrom(challenge, `${challenge}=`, challenge.slice(1))),
-      paramValue('code_challenge_method', fc.constantFrom('S256', 'plain', 's256')),
-      paramValue('resource', fc.constantFrom(RESOURCE, `${RESOURCE}/`, 'https://other.example/mcp')),
-      paramValue('scope', fc.constantFrom('tools:read', 'tools:read files:*', 'a"b', ' ')),
-      paramValue('state', fc.constantFrom('s1', 'x'.repeat(2048), 'x'.repeat(2049))),
-      paramValue('response_mode', fc.constantFrom('query', 'fragment')),
-      paramValue('request_uri', fc.constant('https://evil.example/r')),
-      fc.tuple(ascii, ascii),
-    ),
-    { maxLength: 12 },
-  );
-  const complete = fc.constant([
-    ['client_id', pub.client_id],
-    ['redirect_uri', REGISTERED[1] as string],
-    ['response_type', 'code'],
-    ['code_challenge', challenge],
-    ['code_challenge_method', 'S256'],
-    ['resource', RESOURCE],
-  ] as [string, string][]);
+  // Each parameter good, bad, absent or repeated, in any order; then noise.
+  const param = (name: string, good: string, bad: fc.Arbitrary<string>) =>
+    fc
+      .oneof(
+        { arbitrary: fc.constant([good]), weight: 6 },
+        { arbitrary: bad.map((v) => [v]), weight: 2 },
+        { arbitrary: fc.constant([]), weight: 1 },
+        { arbitrary: bad.map((v) => [good, v]), weight: 1 },
+      )
+      .map((values) => values.map((v): [string, string] => [name, v]));
+  const authorizeParams = fc
+    .tuple(
+      param('client_id', pub.client_id, fc.constantFrom(basic.client_id, `${pub.client_id}x`, 'pcc_x', '')),
+      param('redirect_uri', REGISTERED[1] as string, redirectUriLike),
+      param('response_type', 'code', fc.constantFrom('token', 'code id_token', '', 'CODE')),
+      param('code_challenge', challenge, fc.constantFrom(`${challenge}=`, challenge.slice(1), '')),
+      param('code_challenge_method', 'S256', fc.constantFrom('plain', 's256', '')),
+      param('resource', RESOURCE, fc.constantFrom(`${RESOURCE}/`, 'https://other.example/mcp', '')),
+      fc.array(
+        fc.oneof(
+          paramValue('scope', fc.constantFrom('tools:read', 'tools:read files:*', 'a"b', ' ')),
+          paramValue('state', fc.constantFrom('s1', 'x'.repeat(2048), 'x'.repeat(2049))),
+          paramValue('response_mode', fc.constantFrom('query', 'fragment')),
+          paramValue('request_uri', fc.constant('https://evil.example/r')),
+          fc.tuple(ascii, ascii),
+        ),
+        { maxLength: 3 },
+      ),
+    )
+    .chain((groups) => fc.shuffledSubarray(groups.flat(), { minLength: groups.flat().length }));
   const authorizeTarget = target(
     'oauth /authorize: never an open redirect, and an accepted request meets every rule',
     1000,
-    fc.asyncProperty(
-      fc
-        .tuple(complete, authorizeParams, fc.boolean())
-        .map(([base, extra, withBase]) => (withBase ? [...base, ...extra] : extra)),
-      async (pairs) => {
-        const params = new URLSearchParams(pairs);
-        const result = await parseAuthorizationRequest(params, {
-          issuer: ISSUER,
-          resources: [RESOURCE],
-          resolveClient: (id) => clients.resolve(id),
-        });
-        const presented = params.getAll('redirect_uri');
-        if (result.ok || result.redirect) {
-          // The browser is only ever sent to a URI registered for the client named.
-          if (
-            presented.length !== 1 ||
-            !REGISTERED.some((r) => sameRedirectTarget(presented[0] as string, r))
-          )
-            fail(`the request went on with redirect_uri ${JSON.stringify(presented)}`);
-        }
-        if (result.ok) {
-          const one = (name: string) => params.getAll(name).length === 1;
-          const { request } = result;
-          if (!one('response_type') || params.get('response_type') !== 'code')
-            fail('response_type is not one code');
-          if (!one('code_challenge') || !/^[A-Za-z0-9_-]{43}$/.test(request.codeChallenge))
-            fail('bad code_challenge passed');
-          if (!one('code_challenge_method') || params.get('code_challenge_method') !== 'S256')
-            fail('PKCE method is not S256');
-          if (!one('resource') || request.resource !== RESOURCE)
-            fail('a foreign or repeated resource passed');
-          if (params.has('request_uri') || params.has('request')) fail('a request object passed');
-          if (params.getAll('state').length > 1 || (request.state?.length ?? 0) > 2048)
-            fail('a bad state passed');
-          if (request.scopes?.some((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s)))
-            fail('a malformed scope passed');
-        } else if (result.redirect) {
-          const to = new URL(result.location);
-          const from = new URL(presented[0] as string);
-          if (to.origin !== from.origin || to.pathname !== from.pathname)
-            fail(`redirected to ${result.location}`);
-          if (to.searchParams.get('iss') !== ISSUER || !to.searchParams.get('error'))
-            fail('an error redirect lacks iss or error');
-        }
-      },
-    ),
+    fc.asyncProperty(authorizeParams, async (pairs) => {
+      const params = new URLSearchParams(pairs);
+      const result = await parseAuthorizationRequest(params, {
+        issuer: ISSUER,
+        resources: [RESOURCE],
+        resolveClient: (id) => clients.resolve(id),
+      });
+      const presented = params.getAll('redirect_uri');
+      if (result.ok || result.redirect) {
+        // The browser is only ever sent to a URI registered for the client named.
+        if (presented.length !== 1 || !REGISTERED.some((r) => sameRedirectTarget(presented[0] as string, r)))
+          fail(`the request went on with redirect_uri ${JSON.stringify(presented)}`);
+      }
+      if (result.ok) {
+        const one = (name: string) => params.getAll(name).length === 1;
+        const { request } = result;
+        if (!one('response_type') || params.get('response_type') !== 'code')
+          fail('response_type is not one code');
+        if (!one('code_challenge') || !/^[A-Za-z0-9_-]{43}$/.test(request.codeChallenge))
+          fail('bad code_challenge passed');
+        if (!one('code_challenge_method') || params.get('code_challenge_method') !== 'S256')
+          fail('PKCE method is not S256');
+        if (!one('resource') || request.resource !== RESOURCE) fail('a foreign or repeated resource passed');
+        if (params.has('request_uri') || params.has('request')) fail('a request object passed');
+        if (params.getAll('state').length > 1 || (request.state?.length ?? 0) > 2048)
+          fail('a bad state passed');
+        if (request.scopes?.some((s) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s)))
+          fail('a malformed scope passed');
+      } else if (result.redirect) {
+        const to = new URL(result.location);
+        const from = new URL(presented[0] as string);
+        if (to.origin !== from.origin || to.pathname !== from.pathname)
+          fail(`redirected to ${result.location}`);
+        if (to.searchParams.get('iss') !== ISSUER || !to.searchParams.get('error'))
+          fail('an error redirect lacks iss or error');
+      }
+    }),
   );
 
   const SECRETS = new Map([
@@ -826,16 +836,17 @@ function quickHash(password: string): string {
 }
 
 const smallWord = fc.string({ unit: fc.constantFrom('a', 'b', '\0', ':', 'é'), minLength: 1, maxLength: 5 });
+// Configured passwords hold no NUL: hashPassword refuses one.
 const basicUsers = fc.uniqueArray(
   fc.tuple(
     smallWord.filter((u) => !u.includes(':')),
-    smallWord,
+    smallWord.filter((p) => !p.includes('\0')),
   ),
   { selector: ([u]) => u, minLength: 1, maxLength: 3 },
 );
 /**
- * Attempts at the configured users: wrong passwords, the same `name` + NUL + `password` string cut
- * at another point (a boundary the password cache must not blur), and strangers (rarer: a stranger
+ * Attempts at the configured users: wrong passwords, near misses, the same `name` + NUL + `password`
+ * string cut at another point (a boundary the password cache must not blur), and strangers (rarer: a stranger
  * costs a full-strength scrypt against the decoy hash).
  */
 const attemptsOn = (users: readonly (readonly [string, string])[]) => {
@@ -849,6 +860,13 @@ const attemptsOn = (users: readonly (readonly [string, string])[]) => {
           const cut = at % whole.length;
           return [whole.slice(0, cut), whole.slice(cut + 1)];
         }),
+        weight: 2,
+      },
+      {
+        // Near misses: one character more (a NUL too) or less.
+        arbitrary: user.chain(([u, p]) =>
+          fc.constantFrom(`${p}\0`, `${p}a`, p.slice(0, -1)).map((q): [string, string] => [u, q]),
+        ),
         weight: 2,
       },
       { arbitrary: fc.tuple(smallWord, smallWord), weight: 1 },
@@ -946,9 +964,8 @@ function pathArbitrary(root: string, outside: string, names: readonly string[]):
 }
 
 /** Where a consumer of the argument would go: the path as given, or a file URL as Node converts it. */
-async function consumerPath(value: string): Promise<string | undefined> {
+function consumerPath(value: string): string | undefined {
   if (!value.startsWith('file://')) return value;
-  const { fileURLToPath } = await import('node:url');
   try {
     return fileURLToPath(value);
   } catch {
@@ -972,7 +989,7 @@ export function pathTargets(dir: string): FuzzTarget[] {
     ];
     return fc.asyncProperty(pathArbitrary(root, outside, names), async (path) => {
       if (await refusal(GatewayError, () => guard.check({ path }, undefined))) return;
-      const leads = await consumerPath(path);
+      const leads = consumerPath(path);
       if (leads !== undefined && !(await isInside(leads, root)))
         fail(`${JSON.stringify(path)} was allowed but leads outside ${root}`);
     });
@@ -1055,7 +1072,6 @@ const urlTarget = target(
     const parsed = URL.canParse(url) ? new URL(url) : undefined;
     const host = parsed?.hostname.replace(/^\[|\]$/g, '');
     // Names other than localhost would be looked up in DNS, off this machine: left out.
-    const { isIP } = await import('node:net');
     if (
       host !== undefined &&
       isIP(host) === 0 &&
@@ -1066,7 +1082,6 @@ const urlTarget = target(
     if (await refusal(GatewayError, () => guard.check({ url }, undefined))) return;
     if (!parsed || !/^https?:$/.test(parsed.protocol)) fail('a URL that is not http(s) was allowed');
     if (parsed.username || parsed.password) fail('a URL with credentials was allowed');
-    const { lookup } = await import('node:dns/promises');
     const addresses = isIP(host as string)
       ? [host as string]
       : (await lookup(host as string, { all: true })).map((a) => a.address);

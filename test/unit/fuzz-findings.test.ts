@@ -59,7 +59,7 @@ describe('path guard: file:// URLs', () => {
   });
 });
 
-describe('config: YAML aliases', () => {
+describe('config loader', () => {
   const refusedConfig = (yaml: string) => {
     try {
       parseConfig(yaml, root, {});
@@ -78,6 +78,15 @@ describe('config: YAML aliases', () => {
     assert.match(
       refusedConfig('upstreams: &u { everything: { command: node, args: *u } }\nauth: { none: true }'),
       /^config: upstreams\.everything\.args is a YAML alias inside the value it names/,
+    );
+  });
+
+  it('keeps each problem on one line when the value it quotes holds a newline', () => {
+    assert.equal(
+      refusedConfig(
+        'upstreams: { e: { command: node } }\nauth: { none: true }\nlimits: { perIp: "5/min\\nx" }\n',
+      ),
+      'config: limits.perIp "5/min\\nx" is not a rate — write it like 300/min, 10/s or 1000/hour',
     );
   });
 
@@ -138,5 +147,9 @@ describe('passwords: trailing NUL bytes', () => {
     assert.equal(await verifyPassword('b', hash), true);
     assert.equal(await verifyPassword('b\0', hash), false);
     assert.equal(await verifyPassword('b\0\0\0', hash), false);
+  });
+
+  it('will not hash a password with a NUL byte ("b\\0" would hash like "b")', async () => {
+    await assert.rejects(hashPassword('b\0'), /may not contain a NUL byte/);
   });
 });

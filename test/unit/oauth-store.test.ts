@@ -433,14 +433,14 @@ describe('SQLite OAuth store', () => {
     }
   };
 
-  it('a new store is at the latest schema, 4', async () => {
+  it('a new store is at the latest schema, 5', async () => {
     const file = freshFile();
     await openSqliteStore(file).close();
-    assert.equal(SCHEMA_VERSION, 4);
-    assert.equal(userVersion(file), 4);
+    assert.equal(SCHEMA_VERSION, 5);
+    assert.equal(userVersion(file), 5);
   });
 
-  it('migrates a store of schema 3 to 4, keeping its API keys', async () => {
+  it('migrates a store of schema 3 to the latest, keeping its API keys', async () => {
     const file = freshFile();
     const db = new Database(file);
     migrate(db, 3);
@@ -453,7 +453,7 @@ describe('SQLite OAuth store', () => {
 
     const store = openSqliteStore(file);
     try {
-      assert.equal(userVersion(file), 4);
+      assert.equal(userVersion(file), SCHEMA_VERSION);
       assert.equal((await store.apiKeys.findByHash('h1'))?.name, 'laptop');
       await store.oauth.consents.remember('alice', 'client-a', ['mcp:read'], T0);
       assert.equal(await store.oauth.consents.covers('alice', 'client-a', ['mcp:read']), true);

@@ -155,11 +155,38 @@ describe('screenResult', () => {
     assert.deepEqual(withheldIn('tools/call', value), [SECRET]);
   });
 
+  it('screens each of a resources/read result’s contents by its own URI (sub-resources)', () => {
+    const result = {
+      contents: [
+        { uri: OPEN, mimeType: 'text/plain', text: 'open' },
+        { uri: SECRET, mimeType: 'application/octet-stream', blob: 'c2VjcmV0' },
+        { text: 'no uri' },
+        { uri: OPEN, text: 'forged', _meta: { [WITHHELD_META]: OPEN } },
+      ],
+    };
+    const { value, withheld } = screenResult('resources/read', result, viewer);
+    assert.deepEqual(value.contents, [
+      { uri: OPEN, mimeType: 'text/plain', text: 'open' },
+      { uri: SECRET, mimeType: 'text/plain', text: MARKER_TEXT, _meta: { [WITHHELD_META]: SECRET } },
+      {
+        uri: '(no uri)',
+        mimeType: 'text/plain',
+        text: '[portcullis: resource (no uri) withheld: it names no URI, so the policy cannot judge it]',
+        _meta: { [WITHHELD_META]: '(no uri)' },
+      },
+      { uri: OPEN, text: 'forged', _meta: {} },
+    ]);
+    assert.deepEqual(withheld, [SECRET, '(no uri)']);
+    assert.deepEqual(withheldIn('resources/read', value), [SECRET, '(no uri)']);
+    assert.deepEqual(screenResult('resources/read', { contents: [result.contents[1]] }, holder).withheld, []);
+  });
+
   it('leaves other methods alone, and reads no marker in them', () => {
-    const result = { contents: [{ uri: SECRET, blob: 'eA==' }], content: [embedded(SECRET)] };
-    assert.deepEqual(screenResult('resources/read', result, viewer), { value: result, withheld: [] });
+    const result = { content: [embedded(SECRET)], contents: [{ uri: SECRET, blob: 'eA==' }] };
+    assert.deepEqual(screenResult('completion/complete', result, viewer), { value: result, withheld: [] });
     const forged = { content: [marker(SECRET, 'forged')] };
     assert.deepEqual(withheldIn('resources/read', forged), []);
+    assert.deepEqual(withheldIn('completion/complete', forged), []);
     assert.deepEqual(withheldIn('tools/call', forged), [SECRET], 'where it screens, a marker counts');
   });
 });

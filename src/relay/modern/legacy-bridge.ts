@@ -13,7 +13,6 @@
  * A stdio upstream never says which call a mid-call request belongs to; it is given to the newest
  * call in flight on this principal's session (never to another principal's: sessions are theirs).
  */
-import { randomBytes } from 'node:crypto';
 import { GatewayError, type RequestId, toGatewayError } from '../../core/errors.js';
 import {
   idKey,
@@ -32,9 +31,10 @@ import { rpcError } from '../../core/render.js';
 import type { ModernEnvelope } from '../../core/revisions.js';
 import type { Logger } from '../../log/logger.js';
 import type { Gatekeeper } from '../../policy/gatekeeper.js';
-import type { UpstreamCall, UpstreamLink } from '../upstream-link.js';
+import type { UpstreamLink } from '../upstream-link.js';
 import type { ModernBackend } from './backend.js';
 import { BackendBase } from './backend-base.js';
+import { BridgeCalls, BridgedCall } from './bridge-calls.js';
 import { BridgeListeners } from './bridge-listeners.js';
 import {
   answerOutsideACall,
@@ -45,7 +45,6 @@ import {
   inputRequestsOf,
   levelAtLeast,
   missingCapability,
-  type PendingInput,
   type UpstreamIdentity,
   upstreamAnswers,
   upstreamParams,
@@ -54,25 +53,6 @@ import type { ModernExchange } from './exchange.js';
 import { checkMirrored } from './param-headers.js';
 import type { RequestStateCodec } from './request-state.js';
 import type { CachePolicy } from './results.js';
-
-class BridgedCall {
-  readonly id = randomBytes(12).toString('base64url');
-  state: 'running' | 'parked' | 'done' = 'running';
-  readonly inputs = new Map<string, PendingInput>();
-  finalResponse: JsonRpcResponse | undefined;
-  parkTimer: NodeJS.Timeout | undefined;
-  parkScheduled = false;
-
-  constructor(
-    readonly method: string,
-    readonly upstream: UpstreamCall,
-    public clientId: RequestId,
-    public exchange: ModernExchange,
-    public envelope: ModernEnvelope,
-    readonly progressKey: string | undefined,
-    public principal: Principal,
-  ) {}
-}
 
 export interface BridgeOptions {
   readonly principal: Principal;
@@ -87,9 +67,7 @@ export interface BridgeOptions {
 
 export class LegacyBridge extends BackendBase implements ModernBackend {
   private identity: UpstreamIdentity | undefined;
-  private readonly running = new Set<BridgedCall>();
-  private readonly parked = new Map<string, BridgedCall>();
-  private readonly byProgress = new Map<string, BridgedCall>();
+  private readonly calls = new BridgeCalls();
   private readonly listeners: BridgeListeners;
   private upstreamLogLevel: string | undefined;
 
@@ -99,7 +77,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
   }
 
   activity(): { inFlight: number; openStreams: number } {
-    return { inFlight: this.running.size + this.parked.size, openStreams: this.listeners.size };
+    return { inFlight: this.calls.size, openStreams: this.listeners.size };
   }
 
   /** Initializes the upstream session as a 2025 client that can bridge every server request. */
@@ -166,8 +144,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
       progressKey,
       principal,
     );
-    this.running.add(call);
-    if (progressKey) this.byProgress.set(progressKey, call);
+    this.calls.run(call);
     this.watch(call, exchange);
     upstream.response.then(
       (response) => this.finish(call, response),
@@ -185,13 +162,13 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
 
   /** The client closed a request's stream or sent notifications/cancelled for it. */
   cancel(clientId: RequestId): void {
-    for (const call of this.running)
-      if (idKey(call.clientId) === idKey(clientId)) this.abandon(call, 'cancelled by the client');
+    const key = idKey(clientId);
+    for (const call of this.calls.runningWithClientId((id) => idKey(id) === key))
+      this.abandon(call, 'cancelled by the client');
   }
 
   async close(): Promise<void> {
-    for (const call of [...this.running, ...this.parked.values()])
-      this.abandon(call, 'the gateway closed the session');
+    for (const call of this.calls.all()) this.abandon(call, 'the gateway closed the session');
     this.listeners.abandonAll();
     await this.options.link.close();
   }
@@ -204,7 +181,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     principal: Principal,
   ): Promise<void> {
     const claims = await this.options.codec.open(state, this.principal.id, this.upstream);
-    const call = this.parked.get(claims.call);
+    const call = this.calls.parked(claims.call);
     if (!call || call.method !== request.method) {
       throw new GatewayError(
         'invalid_request_state',
@@ -214,14 +191,11 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
         },
       );
     }
-    this.parked.delete(call.id);
-    clearTimeout(call.parkTimer);
-    call.state = 'running';
     call.clientId = request.id;
     call.exchange = exchange;
     call.envelope = envelope;
     call.principal = principal;
-    this.running.add(call);
+    this.calls.run(call);
     this.watch(call, exchange);
     for (const answer of upstreamAnswers(call.inputs, request.params?.inputResponses))
       this.options.link.respond(answer);
@@ -247,12 +221,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
   }
 
   private forget(call: BridgedCall): void {
-    call.state = 'done';
-    this.running.delete(call);
-    this.parked.delete(call.id);
-    clearTimeout(call.parkTimer);
-    if (call.progressKey && this.byProgress.get(call.progressKey) === call)
-      this.byProgress.delete(call.progressKey);
+    this.calls.done(call);
     this.touch();
   }
 
@@ -278,13 +247,12 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     const params = message.params ?? {};
     switch (message.method) {
       case 'notifications/progress': {
-        const key = progressKeyOf(params.progressToken);
-        const call = key === undefined ? undefined : this.byProgress.get(key);
+        const call = this.calls.byProgressKey(progressKeyOf(params.progressToken));
         call?.exchange.notify(message);
         return;
       }
       case 'notifications/message': {
-        const call = [...this.running].reverse().find((c) => c.envelope.logLevel !== undefined);
+        const call = this.calls.newestRunning((c) => c.envelope.logLevel !== undefined);
         if (call && levelAtLeast(String(params.level), call.envelope.logLevel as string))
           call.exchange.notify(message);
         return;
@@ -297,7 +265,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
         this.listeners.deliver(message);
         return;
       case 'notifications/cancelled':
-        for (const call of [...this.running, ...this.parked.values()]) {
+        for (const call of this.calls.all()) {
           for (const [key, input] of call.inputs)
             if (input.upstreamId === params.requestId) call.inputs.delete(key);
         }
@@ -313,7 +281,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
       this.options.link.respond({ jsonrpc: '2.0', id: message.id, result: {} });
       return;
     }
-    const call = [...this.running].reverse().find((c) => methodFacts(c.method).multiRoundTrip);
+    const call = this.calls.newestRunning((c) => methodFacts(c.method).multiRoundTrip === true);
     if (!call) {
       // Outside any call (e.g. roots/list right after initialize) there is no one to ask.
       this.options.link.respond(answerOutsideACall(message));
@@ -342,14 +310,12 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
   private async park(call: BridgedCall): Promise<void> {
     call.parkScheduled = false;
     if (call.state !== 'running' || call.inputs.size === 0) return;
-    call.state = 'parked';
-    this.running.delete(call);
-    this.parked.set(call.id, call);
-    call.parkTimer = setTimeout(
+    const timer = setTimeout(
       () => this.abandon(call, 'the client did not retry in time'),
       this.options.parkTtlMs,
     );
-    call.parkTimer.unref();
+    timer.unref();
+    this.calls.park(call, timer);
     const requestState = await this.options.codec.mint({
       call: call.id,
       principal: this.principal.id,

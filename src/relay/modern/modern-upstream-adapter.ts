@@ -17,11 +17,19 @@ import type {
   Params,
   RequestId,
 } from '../../core/jsonrpc.js';
-import { META, MODERN_REVISIONS, SESSION_REVISIONS } from '../../core/revisions.js';
 import type { Logger } from '../../log/logger.js';
 import { ToolCatalog } from '../../policy/catalog.js';
 import type { SendOptions } from '../../upstream/connection.js';
 import type { SessionUpstream, UpstreamCall, UpstreamLink } from '../upstream-link.js';
+import {
+  envelopeOf,
+  initializeResultOf,
+  legacyResult,
+  listChangedFilter,
+  retryParams,
+  type SessionState,
+  untagged,
+} from './adapter-translate.js';
 import { deriveHeaders } from './param-headers.js';
 
 /** The SDK's own bridge allows 8 rounds; a server that keeps asking is refused after that. */
@@ -35,9 +43,7 @@ interface Asked {
 
 export class ModernUpstreamAdapter implements SessionUpstream {
   onServerMessage: (message: JsonRpcRequest | JsonRpcNotification) => void = () => {};
-  private clientCapabilities: Params = {};
-  private clientInfo: Params | undefined;
-  private logLevel: string | undefined;
+  private session: SessionState = { clientCapabilities: {}, clientInfo: undefined, logLevel: undefined };
   private upstreamCapabilities: Params = {};
   private nextHandle = 1;
   private nextInputId = 1;
@@ -116,7 +122,10 @@ export class ModernUpstreamAdapter implements SessionUpstream {
       case 'ping':
         return ok({});
       case 'logging/setLevel':
-        this.logLevel = typeof params.level === 'string' ? params.level : undefined;
+        this.session = {
+          ...this.session,
+          logLevel: typeof params.level === 'string' ? params.level : undefined,
+        };
         return ok({});
       case 'resources/subscribe':
         this.subscribe(String(params.uri));
@@ -134,8 +143,11 @@ export class ModernUpstreamAdapter implements SessionUpstream {
 
   private async initialize(message: JsonRpcRequest): Promise<JsonRpcResponse> {
     const params = message.params ?? {};
-    this.clientCapabilities = (params.capabilities as Params | undefined) ?? {};
-    this.clientInfo = params.clientInfo as Params | undefined;
+    this.session = {
+      ...this.session,
+      clientCapabilities: (params.capabilities as Params | undefined) ?? {},
+      clientInfo: params.clientInfo as Params | undefined,
+    };
     const answer = await this.link.request({
       jsonrpc: '2.0',
       id: 0,
@@ -143,24 +155,11 @@ export class ModernUpstreamAdapter implements SessionUpstream {
       params: { _meta: this.envelope() },
     }).response;
     if ('error' in answer) return { ...answer, id: message.id };
-    const discovered = answer.result;
-    this.upstreamCapabilities = (discovered.capabilities as Params | undefined) ?? {};
-    const requested = String(params.protocolVersion);
-    const meta = discovered._meta as Params | undefined;
+    this.upstreamCapabilities = (answer.result.capabilities as Params | undefined) ?? {};
     return {
       jsonrpc: '2.0',
       id: message.id,
-      result: {
-        protocolVersion: (SESSION_REVISIONS as readonly string[]).includes(requested)
-          ? requested
-          : SESSION_REVISIONS[0],
-        capabilities: this.upstreamCapabilities,
-        serverInfo: (meta?.[META.serverInfo] as Params | undefined) ?? {
-          name: this.link.name,
-          version: 'unknown',
-        },
-        ...(typeof discovered.instructions === 'string' ? { instructions: discovered.instructions } : {}),
-      },
+      result: initializeResultOf(params.protocolVersion, answer.result, this.link.name),
     };
   }
 
@@ -203,10 +202,7 @@ export class ModernUpstreamAdapter implements SessionUpstream {
       } catch (err) {
         return { jsonrpc: '2.0', id: message.id, error: { code: -32603, message: (err as Error).message } };
       }
-      extra = {
-        ...(answers.length > 0 ? { inputResponses: Object.fromEntries(answers) } : {}),
-        ...(typeof result.requestState === 'string' ? { requestState: result.requestState } : {}),
-      };
+      extra = retryParams(result, answers);
     }
     return {
       jsonrpc: '2.0',
@@ -233,13 +229,7 @@ export class ModernUpstreamAdapter implements SessionUpstream {
   }
 
   private envelope(): Params {
-    const { tasks: _tasks, ...capabilities } = this.clientCapabilities;
-    return {
-      [META.protocolVersion]: MODERN_REVISIONS[0],
-      [META.clientCapabilities]: capabilities,
-      ...(this.clientInfo ? { [META.clientInfo]: this.clientInfo } : {}),
-      ...(this.logLevel ? { [META.logLevel]: this.logLevel } : {}),
-    };
+    return envelopeOf(this.session);
   }
 
   private listen(filter: Params): number {
@@ -259,12 +249,7 @@ export class ModernUpstreamAdapter implements SessionUpstream {
   }
 
   private openListChangedListen(): void {
-    const caps = this.upstreamCapabilities as Record<string, Params | undefined>;
-    const filter = {
-      ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
-      ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
-      ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
-    };
+    const filter = listChangedFilter(this.upstreamCapabilities);
     if (this.listChangedListen === undefined && Object.keys(filter).length > 0)
       this.listChangedListen = this.listen(filter);
   }
@@ -284,19 +269,7 @@ export class ModernUpstreamAdapter implements SessionUpstream {
       return;
     }
     if (message.method === 'notifications/subscriptions/acknowledged') return;
-    const meta = message.params?._meta as Params | undefined;
-    if (meta?.[META.subscriptionId] === undefined) {
-      this.onServerMessage(message);
-      return;
-    }
     // A 2025 client knows nothing of subscriptions: deliver the bare notification on its session.
-    const { [META.subscriptionId]: _id, ...rest } = meta;
-    this.onServerMessage({ ...message, params: { ...message.params, _meta: rest } });
+    this.onServerMessage(untagged(message));
   }
-}
-
-/** A 2026 result as a 2025 client expects it: without resultType and the cache hints. */
-function legacyResult(result: Params): Params {
-  const { resultType: _type, ttlMs: _ttl, cacheScope: _scope, ...rest } = result;
-  return rest;
 }
