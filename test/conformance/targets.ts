@@ -132,6 +132,8 @@ export function gatewayConfig(port: number, upstream: GatewayUpstream): string {
   } else {
     const args =
       upstream.upstream === 'everything' ? [EVERYTHING, 'stdio'] : ['--import', 'tsx', TEST_SERVER, 'stdio'];
+    // cwd: the repository, where `--import tsx` resolves (the config, and so the gateway's base
+    // directory, is in a temp dir).
     conformance = { command: process.execPath, args, cwd: REPO_ROOT };
   }
   return toYaml({
