@@ -31,12 +31,10 @@ import type { RunCall } from '../pipeline/call-stages.js';
 import type { Gatekeeper } from '../policy/gatekeeper.js';
 import { screenServerRequest } from '../policy/result-filter.js';
 import { CallAbandoned, CallTable } from './call-table.js';
-import { PostExchange } from './post-exchange.js';
+import type { PostExchange } from './post-exchange.js';
 import { ServerRequestIds } from './server-requests.js';
-import { SseStream } from './sse.js';
+import { SessionStreams } from './session-streams.js';
 import type { SessionUpstream } from './upstream-link.js';
-
-const BUFFER_LIMIT = 256;
 
 /** 256 random bits, base64url: visible ASCII as the transport requires, unguessable. */
 export function newSessionId(): string {
@@ -79,14 +77,11 @@ export class Session {
   private readonly link: SessionUpstream;
   readonly gatekeeper: Gatekeeper;
   private readonly runCall: RunCall;
-  private readonly maxStreams: number;
   private readonly log: Logger;
-  private readonly exchanges = new Set<PostExchange>();
-  private getStream: SseStream | undefined;
+  private readonly streams: SessionStreams;
   private readonly calls = new CallTable<InFlight>();
   /** Session-local id → the upstream's id, for requests the upstream sends to the client. */
   private readonly serverRequests = new ServerRequestIds();
-  private readonly buffered: JsonRpcMessage[] = [];
   private closed = false;
 
   constructor(options: SessionOptions) {
@@ -94,8 +89,10 @@ export class Session {
     this.link = options.link;
     this.gatekeeper = options.gatekeeper;
     this.runCall = options.runCall;
-    this.maxStreams = options.maxStreams;
     this.log = options.logger.child({ session: this.id.slice(0, 8), upstream: options.link.name });
+    this.streams = new SessionStreams({ 'mcp-session-id': this.id }, options.maxStreams, this.log, () => {
+      this.lastActivity = Date.now();
+    });
     this.link.onServerMessage = (message) => this.fromUpstream(message);
   }
 
@@ -112,10 +109,7 @@ export class Session {
   }
 
   activity(): { inFlight: number; openStreams: number } {
-    return {
-      inFlight: this.calls.size,
-      openStreams: this.exchanges.size + (this.getStream?.open ? 1 : 0),
-    };
+    return { inFlight: this.calls.size, openStreams: this.streams.open };
   }
 
   /**
@@ -131,14 +125,10 @@ export class Session {
       res.writeHead(202, { 'mcp-session-id': this.id }).end();
       return;
     }
-    this.refuseIfTooManyStreams();
-    const exchange = new PostExchange(
+    const exchange = this.streams.exchange(
       res,
-      { 'mcp-session-id': this.id },
       requests.map((r) => r.id),
     );
-    this.exchanges.add(exchange);
-    exchange.onclose = () => this.exchanges.delete(exchange);
     const alone = messages.length === 1;
     const calls: Promise<void>[] = [];
     for (const message of messages) {
@@ -150,41 +140,15 @@ export class Session {
 
   /** Opens the client's standalone stream for messages not tied to a request. */
   openStream(res: ServerResponse): void {
-    if (this.getStream?.open) {
-      throw new GatewayError(
-        'stream_conflict',
-        'this session already has an open GET stream — close it first',
-      );
-    }
-    this.refuseIfTooManyStreams();
+    this.streams.openGet(res);
     this.lastActivity = Date.now();
-    const stream = new SseStream(res, {
-      headers: { 'mcp-session-id': this.id },
-      flush: true,
-    });
-    this.getStream = stream;
-    stream.onclose = () => {
-      if (this.getStream === stream) this.getStream = undefined;
-      this.lastActivity = Date.now();
-    };
-    for (const message of this.buffered.splice(0)) stream.send(message);
-  }
-
-  private refuseIfTooManyStreams(): void {
-    const open = this.exchanges.size + (this.getStream?.open ? 1 : 0);
-    if (open >= this.maxStreams) {
-      throw new GatewayError(
-        'too_many_streams',
-        `this session already has ${open} open streams — wait for an answer before sending more`,
-      );
-    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const call of this.calls.clear()) call.stop(false);
-    this.getStream?.end();
+    this.streams.endGet();
     this.serverRequests.clear();
     await this.link.close();
   }
@@ -313,14 +277,6 @@ export class Session {
   }
 
   private route(message: JsonRpcMessage, preferred?: PostExchange): void {
-    if (preferred?.send(message)) return;
-    if (this.getStream?.send(message)) return;
-    const newest = [...this.exchanges].reverse().find((e) => e.relaying && e.open);
-    if (newest?.send(message)) return;
-    if (this.buffered.length >= BUFFER_LIMIT) {
-      this.buffered.shift();
-      this.log.warn('client has no open stream; dropped the oldest undelivered message');
-    }
-    this.buffered.push(message);
+    this.streams.route(message, preferred);
   }
 }
