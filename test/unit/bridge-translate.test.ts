@@ -9,6 +9,7 @@ import { META } from '../../src/core/revisions.js';
 import { VERSION } from '../../src/core/version.js';
 import {
   acknowledgement,
+  answerHere,
   answerOutsideACall,
   clientAnswer,
   discoveryOf,
@@ -112,6 +113,23 @@ describe('bridge translator: 2026-07-28 client, 2025 upstream', () => {
       'elicitation.form',
     );
     assert.equal(missingCapability(serverRequest('tasks/get'), { sampling: {} }), 'tasks/get');
+  });
+
+  it('answers ping itself, anything outside a call, and a request the client cannot take; asks otherwise', () => {
+    assert.deepEqual(answerHere(serverRequest('ping'), { sampling: {} }), {
+      jsonrpc: '2.0',
+      id: 9,
+      result: {},
+    });
+    assert.deepEqual(answerHere(serverRequest('ping'), undefined), { jsonrpc: '2.0', id: 9, result: {} });
+    assert.deepEqual(
+      answerHere(serverRequest('roots/list'), undefined),
+      answerOutsideACall(serverRequest('roots/list')),
+    );
+    const refused = answerHere(serverRequest('sampling/createMessage'), { roots: {} });
+    assert.ok(refused && 'error' in refused);
+    assert.match(refused.error.message, /did not declare the sampling capability/);
+    assert.equal(answerHere(serverRequest('sampling/createMessage'), { sampling: {} }), undefined);
   });
 
   it('answers a server request outside any call: no roots, and method not found for the rest', () => {

@@ -124,6 +124,28 @@ export function missingCapability(
   }
 }
 
+/**
+ * The answer the gateway gives a server request itself, or undefined when the client must be asked:
+ * ping is answered here; outside any client call (`capabilities` undefined) there is no one to ask;
+ * a request needing a capability the client did not declare is refused.
+ */
+export function answerHere(
+  message: JsonRpcRequest,
+  capabilities: Record<string, unknown> | undefined,
+): JsonRpcResponse | undefined {
+  if (message.method === 'ping') return { jsonrpc: '2.0', id: message.id, result: {} };
+  // Outside any call (e.g. roots/list right after initialize) there is no one to ask.
+  if (!capabilities) return answerOutsideACall(message);
+  const missing = missingCapability(message, capabilities);
+  return missing
+    ? {
+        jsonrpc: '2.0',
+        id: message.id,
+        error: { code: -32601, message: `the client did not declare the ${missing} capability` },
+      }
+    : undefined;
+}
+
 /** The answer to a server request that came outside any client call: there is no one to ask. */
 export function answerOutsideACall(message: JsonRpcRequest): JsonRpcResponse {
   return message.method === 'roots/list'

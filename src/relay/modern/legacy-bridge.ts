@@ -37,6 +37,7 @@ import { BackendBase } from './backend-base.js';
 import { BridgeCalls, BridgedCall } from './bridge-calls.js';
 import { BridgeListeners } from './bridge-listeners.js';
 import {
+  answerHere,
   answerOutsideACall,
   clientAnswer,
   discoveryOf,
@@ -44,7 +45,6 @@ import {
   initializeRequest,
   inputRequestsOf,
   levelAtLeast,
-  missingCapability,
   type UpstreamIdentity,
   upstreamAnswers,
   upstreamParams,
@@ -277,23 +277,10 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
 
   /** A request from the upstream: becomes an input request of the call it belongs to. */
   private serverRequest(message: JsonRpcRequest): void {
-    if (message.method === 'ping') {
-      this.options.link.respond({ jsonrpc: '2.0', id: message.id, result: {} });
-      return;
-    }
     const call = this.calls.newestRunning((c) => methodFacts(c.method).multiRoundTrip === true);
-    if (!call) {
-      // Outside any call (e.g. roots/list right after initialize) there is no one to ask.
-      this.options.link.respond(answerOutsideACall(message));
-      return;
-    }
-    const missing = missingCapability(message, call.envelope.clientCapabilities);
-    if (missing) {
-      this.options.link.respond({
-        jsonrpc: '2.0',
-        id: message.id,
-        error: { code: -32601, message: `the client did not declare the ${missing} capability` },
-      });
+    const answer = answerHere(message, call?.envelope.clientCapabilities);
+    if (answer || !call) {
+      this.options.link.respond(answer ?? answerOutsideACall(message));
       return;
     }
     call.inputs.set(`input-${call.inputs.size + 1}`, {
