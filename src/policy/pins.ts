@@ -8,7 +8,8 @@
  * - `enforce` also hides a definition that is not the approved one — one never approved included —
  *   from lists, and refuses calls to such a tool or prompt, until an operator approves it
  *   (`portcullis tools approve`).
- * Every instance reads the pins from the store, so an approval takes effect at the next list or call.
+ * Every instance reads the pins from the store (at most once a second), so an approval takes effect
+ * everywhere within a second.
  */
 import { GatewayError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
@@ -35,6 +36,8 @@ export interface ToolPinsOptions {
   /** Told once for each definition that differs from its pin (the audit trail, metrics). */
   readonly onDrift: (drift: Drift) => void;
   readonly logger: Logger;
+  /** How long pins read from the store are reused (default PINS_TTL_MS). */
+  readonly cacheMs?: number;
 }
 
 const KIND_WORD: Readonly<Record<PinKind, string>> = {
@@ -45,7 +48,13 @@ const KIND_WORD: Readonly<Record<PinKind, string>> = {
 
 const keyOf = (kind: PinKind, name: string) => `${kind}\0${name}`;
 
+/** How long pins read from the store are reused. */
+const PINS_TTL_MS = 1000;
+
 export class ToolPins {
+  private readonly cache = new Map<string, { at: number; pins: Map<string, PinRecord> }>();
+  private readonly fingerprints = new WeakMap<Params, { definition: PinnedDefinition; hash: string }>();
+
   constructor(private readonly options: ToolPinsOptions) {}
 
   get mode(): PinningMode {
@@ -99,15 +108,34 @@ export class ToolPins {
       : notApproved({ upstream, kind: 'prompt', name });
   }
 
+  /**
+   * The upstream's pins, read from the store at most once a second: every call checks its tool, and
+   * an approval made elsewhere (the CLI, another instance) is seen within PINS_TTL_MS.
+   */
   private async pinsOf(upstream: string): Promise<Map<string, PinRecord>> {
-    return new Map((await this.options.store.list(upstream)).map((pin) => [keyOf(pin.kind, pin.name), pin]));
+    const cached = this.cache.get(upstream);
+    if (cached && Date.now() - cached.at < (this.options.cacheMs ?? PINS_TTL_MS)) return cached.pins;
+    const pins = new Map(
+      (await this.options.store.list(upstream)).map((pin) => [keyOf(pin.kind, pin.name), pin]),
+    );
+    this.cache.set(upstream, { at: Date.now(), pins });
+    return pins;
+  }
+
+  /** The definition and its fingerprint, computed once per listed object (the catalog keeps its tools). */
+  private fingerprinted(kind: PinKind, item: Params): { definition: PinnedDefinition; hash: string } {
+    const known = this.fingerprints.get(item);
+    if (known) return known;
+    const definition = pinnedDefinition(kind, item);
+    const computed = { definition, hash: fingerprint(definition) };
+    this.fingerprints.set(item, computed);
+    return computed;
   }
 
   /** Records what was seen; whether the definition may be used as it is now. */
   private async observe(key: PinKey, item: Params, pins: Map<string, PinRecord>): Promise<boolean> {
     const { mode } = this.options;
-    const definition = pinnedDefinition(key.kind, item);
-    const hash = fingerprint(definition);
+    const { definition, hash } = this.fingerprinted(key.kind, item);
     const pin = pins.get(keyOf(key.kind, key.name));
     if (pin?.pinnedHash === hash) {
       if (pin.seenHash !== hash) await this.saw(key, hash, definition, false, pins);

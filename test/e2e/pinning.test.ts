@@ -184,7 +184,8 @@ describe('tool pinning: enforce', () => {
       await f.cli('approve', '--all'),
       /approved prompt db\.summarize[\s\S]*approved tool db\.delete_all[\s\S]*approved tool db\.echo/,
     );
-    assert.equal((await prompts()).prompts.length, 1);
+    // Every instance reads pins at most once a second: the approval is seen within that.
+    assert.ok(await eventually(async () => (await prompts()).prompts.length === 1));
     assert.match((await call(`${f.gw.url}/mcp`, get, headers)).text, /prompt summarize/);
     assert.deepEqual(await pinning(), { mode: 'enforce', notApproved: {} });
     assert.deepEqual(await f.listed(headers), ['delete_all', 'echo']);
@@ -212,6 +213,7 @@ describe('tool pinning: enforce', () => {
     );
 
     await f.cli('approve', 'echo');
+    assert.ok(await eventually(async () => (await f.listed(headers)).includes('echo')));
     assert.deepEqual(await f.listed(headers), ['delete_all', 'echo']);
     assert.match((await callTool(headers, f, 'echo', { message: 'hi' })).text, /echo ran with/);
     const reported = f.drifts().filter((d) => d.tool === 'echo' && d.change === 'changed');

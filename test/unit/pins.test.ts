@@ -82,7 +82,12 @@ describe('describeDrift', () => {
 function pinsWith(mode: PinningMode) {
   const drifts: Drift[] = [];
   const store = memoryPinStore();
-  return { pins: new ToolPins({ mode, store, onDrift: (d) => drifts.push(d), logger }), store, drifts };
+  // cacheMs 0: each check reads the store, so an approval is seen at once.
+  return {
+    pins: new ToolPins({ mode, store, onDrift: (d) => drifts.push(d), logger, cacheMs: 0 }),
+    store,
+    drifts,
+  };
 }
 
 describe('ToolPins', () => {
@@ -141,6 +146,18 @@ describe('ToolPins', () => {
     assert.equal((await pins.screen('up', 'tool', [tool()])).length, 1);
     assert.equal(await pins.toolRefusal('up', tool()), undefined);
     assert.equal(drifts.length, 0);
+  });
+});
+
+describe('the pin cache', () => {
+  it('reuses what it read from the store for cacheMs, then sees an approval made elsewhere', async () => {
+    const store = memoryPinStore();
+    const pins = new ToolPins({ mode: 'enforce', store, onDrift: () => {}, logger, cacheMs: 200 });
+    assert.deepEqual(await pins.screen('up', 'tool', [tool()]), []);
+    await store.approve({ upstream: 'up', kind: 'tool', name: 'write' }, Date.now());
+    assert.deepEqual(await pins.screen('up', 'tool', [tool()]), [], 'still the cached pins');
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal((await pins.screen('up', 'tool', [tool()])).length, 1);
   });
 });
 
