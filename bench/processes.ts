@@ -72,7 +72,9 @@ export function snapshotDist(workDir: string): string {
   const dir = join(workDir, 'portcullis');
   mkdirSync(dir, { recursive: true });
   cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  // The version too: src/core/version.ts reads it from here, as it does from the package.
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'module', version })}\n`);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return join(dir, 'dist/cli/main.js');
 }

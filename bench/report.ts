@@ -106,6 +106,21 @@ export function checkGoals(targets: readonly TargetResult[]): Goal[] {
     });
   }
   {
+    // The physical floor: what one HTTP hop costs in Node at all, measured in the same run.
+    const pipe = find(targets, 'pipe')?.sequential;
+    const full = find(targets, 'portcullis-http-full')?.sequential;
+    const floor = pipe && direct ? pipe.p50Ms - direct.p50Ms : undefined;
+    const added = full && direct ? full.p50Ms - direct.p50Ms : undefined;
+    goals.push({
+      goal: "portcullis-http-full (the whole stack) adds ≤ 1.2× the pipe proxy's p50 overhead over direct-http",
+      measured:
+        floor === undefined || added === undefined
+          ? 'not measured'
+          : `+${added.toFixed(3)} ms vs pipe +${floor.toFixed(3)} ms (×${(added / Math.max(floor, 0.001)).toFixed(2)})`,
+      met: floor === undefined || added === undefined ? undefined : added <= 1.2 * Math.max(floor, 0),
+    });
+  }
+  {
     const stdio = find(targets, 'portcullis-stdio')?.sequential;
     const others = ['supergateway', 'mcp-proxy'].map((n) => ({ n, s: find(targets, n)?.sequential }));
     const measured = others.filter((o) => o.s !== undefined);

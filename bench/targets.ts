@@ -94,6 +94,46 @@ export const TARGETS: readonly Target[] = [
     memory: true,
   },
   {
+    name: 'pipe',
+    description:
+      'a bare Node reverse proxy in front of server-everything over HTTP (keep-alive pipe, nothing checked): the floor of one HTTP hop',
+    processes: [
+      everythingHttp('upstream'),
+      { role: 'pipe', node: ['{root}/bench/pipe-proxy.mjs', '{port:upstream}', '{port}'], readyPath: '/mcp' },
+    ],
+    mcpPath: '/mcp',
+  },
+  {
+    name: 'portcullis-http-full',
+    description:
+      'portcullis-http with the whole stack on: an API key, the default roles policy and pinning, real abuse limits, audit to stdout and SQLite',
+    processes: [
+      everythingHttp('upstream'),
+      {
+        role: 'gateway',
+        // Every check runs and is counted; the budgets are set above what the workloads need.
+        portcullis: `listen: { host: 127.0.0.1, port: {port} }
+store: { sqlite: "{dir}/portcullis.db" }
+auth: { apiKeys: {} }
+audit: { store: true }
+limits:
+  perIp: 1000000/min
+  perPrincipal: 1000000/min
+  tools: { everything.echo: 1000000/min }
+  concurrency: { perPrincipal: 64, perUpstream: 128 }
+  sessions: { perPrincipal: 256, total: 1000 }
+upstreams:
+  everything:
+${HTTP_UPSTREAM}
+`,
+        apiKey: { scopes: ['*'] },
+        readyPath: '/healthz',
+      },
+    ],
+    mcpPath: '/mcp',
+    headers: { Authorization: 'Bearer {apikey:gateway}' },
+  },
+  {
     name: 'portcullis-stdio',
     description: 'Portcullis CLI, server-everything over stdio (one child per session)',
     processes: [{ role: 'gateway', portcullis: portcullisYaml(STDIO_UPSTREAM), readyPath: '/healthz' }],
