@@ -8,7 +8,14 @@
 
 import type { ServerResponse } from 'node:http';
 import { type GatewayError, RPC } from '../core/errors.js';
-import { idKey, type JsonRpcRequest, type JsonRpcResponse, type Params } from '../core/jsonrpc.js';
+import {
+  idKey,
+  isRequest,
+  type JsonRpcMessage,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type Params,
+} from '../core/jsonrpc.js';
 import { requestTarget } from '../core/methods.js';
 import type { Principal } from '../core/principal.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -56,7 +63,12 @@ export interface AuditedRequest {
   readonly span?: SpanHandle;
   readonly principal?: Principal;
   readonly protocolVersion?: string;
+  /** The request's JSON-RPC messages, once parsed. */
+  readonly messages?: readonly JsonRpcMessage[];
 }
+
+/** Errors by which a call the policy never saw failed: its upstream could not be reached. */
+const UNSERVED = new Set(['upstream_unavailable', 'upstream_timeout']);
 
 export interface AuditServices {
   readonly log: AuditLog;
@@ -69,6 +81,9 @@ export class RequestAudit implements VerdictRecorder {
     string,
     { request: JsonRpcRequest; verdict: PolicyVerdict; span: SpanHandle | undefined }
   >();
+
+  /** Requests the gatekeeper decided, so a failure can tell which calls never reached it. */
+  private readonly decidedIds = new Set<string>();
 
   constructor(
     private readonly services: AuditServices,
@@ -110,6 +125,7 @@ export class RequestAudit implements VerdictRecorder {
   }
 
   decided(request: JsonRpcRequest, verdict: PolicyVerdict): void {
+    this.decidedIds.add(idKey(request.id));
     if (verdict.outcome === 'denied') {
       this.ctx.span?.event('policy.denied', {
         'portcullis.rule': verdict.rule,
@@ -154,6 +170,7 @@ export class RequestAudit implements VerdictRecorder {
           ? 'unavailable'
           : 'error';
     this.settleAll(status, error.code);
+    if (UNSERVED.has(error.code)) this.recordUnserved(error, status);
     const budget = error.code === 'rate_limited' ? rateBudget(error.data?.limit) : LIMIT_BUDGETS[error.code];
     if (!budget) return;
     this.ctx.span?.event('rate_limit.refused', { 'portcullis.budget': budget });
@@ -172,6 +189,24 @@ export class RequestAudit implements VerdictRecorder {
       ...(budget === 'tool' ? { tool: limit.slice('tool:'.length) } : {}),
       ...(Number.isFinite(retryAfter) ? { retryAfter } : {}),
     });
+  }
+
+  /**
+   * Governed calls that failed before the policy could see them (the upstream, whose catalog the
+   * decision needs, could not be reached) still leave a decision in the trail: denied, with why.
+   */
+  private recordUnserved(error: GatewayError, status: UpstreamStatus): void {
+    for (const message of this.ctx.messages ?? []) {
+      if (!isRequest(message) || this.decidedIds.has(idKey(message.id))) continue;
+      const target = auditTarget(message);
+      if (!target) continue;
+      this.decidedIds.add(idKey(message.id));
+      this.record(
+        message,
+        { target, outcome: 'denied', rule: `not relayed: ${error.message}`, code: error.code },
+        status,
+      );
+    }
   }
 
   /** Closes every call still waiting for its answer with `status`. */

@@ -740,6 +740,38 @@ describe('front door: 5xx answers', () => {
     assert.ok(!reply.text.includes('abc123'), 'the upstream args are not revealed');
   });
 
+  it('a 2026-07-28 call its upstream cannot serve still leaves a decision in the audit trail', async () => {
+    const body = {
+      jsonrpc: '2.0',
+      id: 4,
+      method: 'tools/call',
+      params: {
+        name: 'echo',
+        arguments: { message: 'hi' },
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    };
+    const res = await post(`${gw.url}/mcp`, body, {
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'echo',
+    });
+    assert.equal(res.status, 502, res.text);
+    const requestId = res.headers.get('x-request-id');
+    const decision = gw.logs
+      .map((l) => (JSON.parse(l) as { audit?: Record<string, unknown> }).audit)
+      .find((a) => a?.type === 'policy.decision' && a.requestId === requestId);
+    assert.ok(decision, 'the failed call is in the trail');
+    assert.equal(decision.outcome, 'denied');
+    assert.equal(decision.code, 'upstream_unavailable');
+    assert.equal(decision.upstreamStatus, 'unavailable');
+    assert.deepEqual(decision.target, { kind: 'tool', name: 'echo' });
+    assert.match(String(decision.rule), /^not relayed: upstream 'broken'/);
+  });
+
   it('/readyz answers 503 not_ready naming the unreachable upstream, but not its command', async () => {
     const res = await fetch(`${gw.url}/readyz`);
     assert.equal(res.status, 503);
