@@ -84,6 +84,27 @@ const STDIO_UPSTREAM = `    command: "{node}"
 
 const HTTP_UPSTREAM = `    url: "http://127.0.0.1:{port:upstream}/mcp"`;
 
+/**
+ * Portcullis with an API key and every abuse limit on and counted (per IP, per principal, per tool,
+ * concurrency, sessions): each set above what the workloads need, except that
+ * concurrency.perPrincipal equals the largest concurrent level (64 calls in flight). The audit
+ * trail goes to stdout and SQLite, and tools are pinned (`record`), as by default.
+ */
+const fullStackYaml = (upstream: string): string =>
+  `listen: { host: 127.0.0.1, port: {port} }
+store: { sqlite: "{dir}/portcullis.db" }
+auth: { apiKeys: {} }
+limits:
+  perIp: 1000000/min
+  perPrincipal: 1000000/min
+  tools: { everything.echo: 1000000/min }
+  concurrency: { perPrincipal: 64, perUpstream: 128 }
+  sessions: { perPrincipal: 256, total: 1000 }
+upstreams:
+  everything:
+${upstream}
+`;
+
 export const TARGETS: readonly Target[] = [
   {
     name: 'direct-http',
@@ -111,21 +132,7 @@ export const TARGETS: readonly Target[] = [
       everythingHttp('upstream'),
       {
         role: 'gateway',
-        // Every check runs and is counted; the budgets are set above what the workloads need.
-        portcullis: `listen: { host: 127.0.0.1, port: {port} }
-store: { sqlite: "{dir}/portcullis.db" }
-auth: { apiKeys: {} }
-audit: { store: true }
-limits:
-  perIp: 1000000/min
-  perPrincipal: 1000000/min
-  tools: { everything.echo: 1000000/min }
-  concurrency: { perPrincipal: 64, perUpstream: 128 }
-  sessions: { perPrincipal: 256, total: 1000 }
-upstreams:
-  everything:
-${HTTP_UPSTREAM}
-`,
+        portcullis: fullStackYaml(HTTP_UPSTREAM),
         apiKey: { scopes: ['*'] },
         readyPath: '/healthz',
       },
@@ -169,21 +176,7 @@ ${HTTP_UPSTREAM}
     processes: [
       {
         role: 'gateway',
-        // Every limit is on and counted; each is set above what the workloads need, except that
-        // concurrency.perPrincipal equals the largest concurrent level (64 calls in flight).
-        portcullis: `listen: { host: 127.0.0.1, port: {port} }
-store: { sqlite: "{dir}/portcullis.db" }
-auth: { apiKeys: {} }
-limits:
-  perIp: 100000/min
-  perPrincipal: 100000/min
-  tools: { everything.echo: 100000/min }
-  concurrency: { perPrincipal: 64, perUpstream: 128 }
-  sessions: { perPrincipal: 256, total: 1000 }
-upstreams:
-  everything:
-${STDIO_UPSTREAM}
-`,
+        portcullis: fullStackYaml(STDIO_UPSTREAM),
         apiKey: { scopes: ['*'] },
         readyPath: '/healthz',
       },

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { cliActor } from '../audit/admin-events.js';
 import { AuditLog } from '../audit/audit-log.js';
+import type { AuditEventInput, ToolReviewedEvent } from '../audit/events.js';
 import { Redactor } from '../audit/redact.js';
 import { describeDrift, type PinnedDefinition } from '../policy/pin-diff.js';
 import { openStore } from '../store/open.js';
@@ -81,6 +82,18 @@ async function find(pins: PinStore, options: ToolsOptions, name: string): Promis
   return pin;
 }
 
+/** The audit event of an operator's review of the definition last seen. */
+function reviewed(type: ToolReviewedEvent['type'], pin: PinRecord): AuditEventInput {
+  return {
+    type,
+    actor: cliActor(),
+    upstream: pin.upstream,
+    kind: pin.kind,
+    tool: pin.name,
+    fingerprint: pin.seenHash,
+  };
+}
+
 const parse = (json: string | null): PinnedDefinition => (json ? (JSON.parse(json) as PinnedDefinition) : {});
 
 export function registerTools(program: Command): void {
@@ -144,14 +157,7 @@ export function registerTools(program: Command): void {
           : (await pins.list(options.upstream)).filter((p) => pinState(p) !== 'approved');
         for (const pin of chosen) {
           await pins.approve(pin, Date.now());
-          audit.record({
-            type: 'admin.tool_approved',
-            actor: cliActor(),
-            upstream: pin.upstream,
-            kind: pin.kind,
-            tool: pin.name,
-            fingerprint: pin.seenHash,
-          });
+          audit.record(reviewed('admin.tool_approved', pin));
           process.stdout.write(
             `approved ${pin.kind} ${pin.upstream}.${pin.name} (${pin.seenHash.slice(0, 12)})\n`,
           );
@@ -170,14 +176,7 @@ export function registerTools(program: Command): void {
         if (pinState(pin) === 'approved')
           fail(`${tool}: the definition seen is the approved one — nothing to reject`);
         await pins.reject(pin);
-        audit.record({
-          type: 'admin.tool_rejected',
-          actor: cliActor(),
-          upstream: pin.upstream,
-          kind: pin.kind,
-          tool: pin.name,
-          fingerprint: pin.seenHash,
-        });
+        audit.record(reviewed('admin.tool_rejected', pin));
         process.stdout.write(
           `rejected ${pin.kind} ${pin.upstream}.${pin.name} (${pin.seenHash.slice(0, 12)})\n`,
         );

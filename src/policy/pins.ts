@@ -11,6 +11,7 @@
  * Every instance reads the pins from the store (at most once a second), so an approval takes effect
  * everywhere within a second.
  */
+import type { ToolDriftEvent } from '../audit/events.js';
 import { GatewayError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
@@ -19,16 +20,8 @@ import { describeDrift, fingerprint, type PinnedDefinition, pinnedDefinition } f
 
 export type PinningMode = 'off' | 'record' | 'enforce';
 
-export interface Drift {
-  readonly upstream: string;
-  readonly kind: PinKind;
-  readonly tool: string;
-  readonly change: 'new' | 'changed';
-  readonly mode: 'record' | 'enforce';
-  readonly diff: readonly string[];
-  readonly fingerprint: string;
-  readonly pinned: string | null;
-}
+/** What a drift report says: the tool.drift audit event, without its envelope. */
+export type Drift = Omit<ToolDriftEvent, 'type' | 'time' | 'requestId'>;
 
 export interface ToolPinsOptions {
   readonly mode: PinningMode;
