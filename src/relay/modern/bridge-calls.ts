@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RequestId } from '../../core/errors.js';
 import type { JsonRpcResponse } from '../../core/jsonrpc.js';
-import type { Principal } from '../../core/principal.js';
 import type { ModernEnvelope } from '../../core/revisions.js';
 import type { UpstreamCall } from '../upstream-link.js';
 import type { PendingInput } from './bridge-translate.js';
@@ -28,7 +27,6 @@ export class BridgedCall {
     public exchange: ModernExchange,
     public envelope: ModernEnvelope,
     readonly progressKey: string | undefined,
-    public principal: Principal,
   ) {}
 }
 

@@ -107,15 +107,10 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
   }
 
   /** Relays one request; resumes a parked call when the request carries `requestState`. */
-  async call(
-    request: JsonRpcRequest,
-    envelope: ModernEnvelope,
-    exchange: ModernExchange,
-    principal: Principal,
-  ): Promise<void> {
+  async call(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
     this.touch();
     const state = request.params?.requestState;
-    if (typeof state === 'string') return this.resume(request, state, envelope, exchange, principal);
+    if (typeof state === 'string') return this.resume(request, state, envelope, exchange);
     if (request.params?.inputResponses !== undefined) {
       throw new GatewayError(
         'invalid_request_state',
@@ -135,15 +130,7 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     const forwarded: JsonRpcRequest = { ...request, params: upstreamParams(request.params) };
     const upstream = this.options.link.request(forwarded);
     const progressKey = progressKeyOf(progressTokenOf(request.params));
-    const call = new BridgedCall(
-      request.method,
-      upstream,
-      request.id,
-      exchange,
-      envelope,
-      progressKey,
-      principal,
-    );
+    const call = new BridgedCall(request.method, upstream, request.id, exchange, envelope, progressKey);
     this.calls.run(call);
     this.watch(call, exchange);
     upstream.response.then(
@@ -178,7 +165,6 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     state: string,
     envelope: ModernEnvelope,
     exchange: ModernExchange,
-    principal: Principal,
   ): Promise<void> {
     const claims = await this.options.codec.open(state, this.principal.id, this.upstream);
     const call = this.calls.parked(claims.call);
@@ -194,7 +180,6 @@ export class LegacyBridge extends BackendBase implements ModernBackend {
     call.clientId = request.id;
     call.exchange = exchange;
     call.envelope = envelope;
-    call.principal = principal;
     this.calls.run(call);
     this.watch(call, exchange);
     for (const answer of upstreamAnswers(call.inputs, request.params?.inputResponses))

@@ -37,8 +37,6 @@ interface Running {
   readonly envelope: ModernEnvelope;
   readonly exchange: ModernExchange;
   readonly progressKey: string | undefined;
-  /** Whose lists to filter; undefined for server/discover, which lists nothing. */
-  readonly principal: Principal | undefined;
 }
 
 export interface PassthroughOptions {
@@ -62,15 +60,10 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
   }
 
   discover(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
-    return this.call(request, envelope, exchange, undefined);
+    return this.call(request, envelope, exchange);
   }
 
-  async call(
-    request: JsonRpcRequest,
-    envelope: ModernEnvelope,
-    exchange: ModernExchange,
-    principal: Principal | undefined,
-  ): Promise<void> {
+  async call(request: JsonRpcRequest, envelope: ModernEnvelope, exchange: ModernExchange): Promise<void> {
     this.touch();
     const headers = {
       'x-request-id': exchange.requestId,
@@ -85,7 +78,6 @@ export class ModernPassthrough extends BackendBase implements ModernBackend {
       envelope,
       exchange,
       progressKey,
-      principal,
     };
     this.running.set(handle, entry);
     if (progressKey) this.byProgress.set(progressKey, entry);

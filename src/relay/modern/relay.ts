@@ -96,7 +96,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
         case 'subscriptions/listen':
           return backend.listen(visibleSubscriptions(request, backend, principal), envelope, exchange);
         default:
-          return backend.call(request, envelope, exchange, principal);
+          return backend.call(request, envelope, exchange);
       }
     };
     let response: JsonRpcResponse;
