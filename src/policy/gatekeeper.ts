@@ -7,9 +7,10 @@
 import { auditTarget, type VerdictRecorder } from '../audit/request-audit.js';
 import { GatewayError } from '../core/errors.js';
 import type { JsonRpcRequest, Params } from '../core/jsonrpc.js';
+import { methodFacts } from '../core/methods.js';
 import type { Principal } from '../core/principal.js';
 import type { ToolCatalog } from './catalog.js';
-import { PIN_LISTS } from './pin-diff.js';
+import { PIN_KINDS } from './pin-diff.js';
 import type { ToolPins } from './pins.js';
 import type { Decision, Policy } from './policy.js';
 import { type ResourceDecider, screenResult } from './result-filter.js';
@@ -20,13 +21,6 @@ export const FORBIDDEN = -32003;
 
 /** Principals that can obtain more scopes by authorizing again (MCP step-up authorization). */
 const STEP_UP_KINDS = new Set(['oauth', 'jwt']);
-
-const LISTS: Readonly<Record<string, { readonly field: string; readonly key: string }>> = {
-  'tools/list': { field: 'tools', key: 'name' },
-  'resources/list': { field: 'resources', key: 'uri' },
-  'resources/templates/list': { field: 'resourceTemplates', key: 'uriTemplate' },
-  'prompts/list': { field: 'prompts', key: 'name' },
-};
 
 export interface GatekeeperOptions {
   readonly policy: Policy;
@@ -88,10 +82,11 @@ export class Gatekeeper {
   /** A list result without what pinning hides (`policy.pinning: enforce`): tools, prompts, templates. */
   async screenPinned(method: string, result: Params): Promise<Params> {
     const { pins, upstream } = this.options;
-    const list = PIN_LISTS[method as keyof typeof PIN_LISTS];
-    if (!pins || !list || !Array.isArray(result[list.field])) return result;
+    const kind = PIN_KINDS[method];
+    const { list } = methodFacts(method);
+    if (!pins || !kind || !list || !Array.isArray(result[list.field])) return result;
     const items = result[list.field] as unknown[];
-    return { ...result, [list.field]: await pins.screen(upstream, list.kind, items, list.key) };
+    return { ...result, [list.field]: await pins.screen(upstream, kind, items, list.key) };
   }
 
   /** The refusal of a call to a tool or prompt whose definition is not the pinned one, in enforce mode. */
@@ -136,7 +131,7 @@ export class Gatekeeper {
    * as they are); any other result with the resources they may not read withheld (result-filter.ts).
    */
   filter(method: string, result: Params, principal: Principal): Params {
-    const list = LISTS[method];
+    const { list } = methodFacts(method);
     if (!list) return screenResult(method, result, this.resourceDecider(principal)).value;
     if (!Array.isArray(result[list.field])) return result;
     if (method === 'tools/list') this.catalog.observe(result);

@@ -16,12 +16,12 @@ const PINNED_FIELDS: Readonly<Record<PinKind, readonly string[]>> = {
   resourceTemplate: ['uriTemplate', 'name', 'title', 'description', 'mimeType', 'annotations'],
 };
 
-/** The list field and the name field of each kind, as the list methods give them. */
-export const PIN_LISTS = {
-  'tools/list': { kind: 'tool', field: 'tools', key: 'name' },
-  'prompts/list': { kind: 'prompt', field: 'prompts', key: 'name' },
-  'resources/templates/list': { kind: 'resourceTemplate', field: 'resourceTemplates', key: 'uriTemplate' },
-} as const satisfies Record<string, { kind: PinKind; field: string; key: string }>;
+/** What the items of each pinned list method are (their list field and name field: core/methods.ts). */
+export const PIN_KINDS: Readonly<Record<string, PinKind>> = {
+  'tools/list': 'tool',
+  'prompts/list': 'prompt',
+  'resources/templates/list': 'resourceTemplate',
+};
 
 export type PinnedDefinition = Readonly<Record<string, unknown>>;
 
