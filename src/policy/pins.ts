@@ -15,6 +15,7 @@ import type { ToolDriftEvent } from '../audit/events.js';
 import { GatewayError } from '../core/errors.js';
 import type { Params } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
+import { afterSeeing } from '../store/pin-record.js';
 import type { PinKey, PinKind, PinRecord, PinStore } from '../store/store.js';
 import { describeDrift, fingerprint, type PinnedDefinition, pinnedDefinition } from './pin-diff.js';
 
@@ -151,17 +152,8 @@ export class ToolPins {
   ): Promise<void> {
     const seen = { hash, definition: JSON.stringify(definition), at: Date.now() };
     await this.options.store.saw(key, seen, approve);
-    const before = pins.get(keyOf(key.kind, key.name));
-    pins.set(keyOf(key.kind, key.name), {
-      ...key,
-      pinnedHash: approve ? hash : (before?.pinnedHash ?? null),
-      pinnedDefinition: approve ? seen.definition : (before?.pinnedDefinition ?? null),
-      pinnedAt: approve ? seen.at : (before?.pinnedAt ?? null),
-      seenHash: hash,
-      seenDefinition: seen.definition,
-      seenAt: seen.at,
-      rejectedHash: before?.rejectedHash ?? null,
-    });
+    const id = keyOf(key.kind, key.name);
+    pins.set(id, afterSeeing(pins.get(id), key, seen, approve));
   }
 
   private report(key: PinKey, hash: string, definition: PinnedDefinition, pin: PinRecord | undefined): void {

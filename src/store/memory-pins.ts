@@ -1,4 +1,5 @@
 /** Pins kept in memory, for a gateway configured without a store: they last as long as the process. */
+import { afterSeeing } from './pin-record.js';
 import type { PinKey, PinRecord, PinStore } from './store.js';
 
 export function memoryPinStore(): PinStore {
@@ -17,19 +18,7 @@ export function memoryPinStore(): PinStore {
         .map(([, pin]) => pin);
     },
     async saw(key, seen, approve) {
-      const before = pins.get(id(key));
-      pins.set(id(key), {
-        upstream: key.upstream,
-        kind: key.kind,
-        name: key.name,
-        pinnedHash: approve ? seen.hash : (before?.pinnedHash ?? null),
-        pinnedDefinition: approve ? seen.definition : (before?.pinnedDefinition ?? null),
-        pinnedAt: approve ? seen.at : (before?.pinnedAt ?? null),
-        seenHash: seen.hash,
-        seenDefinition: seen.definition,
-        seenAt: seen.at,
-        rejectedHash: before?.rejectedHash ?? null,
-      });
+      pins.set(id(key), afterSeeing(pins.get(id(key)), key, seen, approve));
     },
     async approve(key, at) {
       return update(key, (pin) => ({

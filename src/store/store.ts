@@ -93,14 +93,17 @@ export interface PinKey {
   readonly name: string;
 }
 
+/** A definition as the gateway saw it: its fingerprint, its canonical JSON, when. */
+export interface Seen {
+  readonly hash: string;
+  readonly definition: string;
+  readonly at: number;
+}
+
 export interface PinStore {
   list(upstream?: string): Promise<PinRecord[]>;
   /** Records what the upstream lists now; `approve` also pins it (first sight in `record` mode). */
-  saw(
-    key: PinKey,
-    seen: { readonly hash: string; readonly definition: string; readonly at: number },
-    approve: boolean,
-  ): Promise<void>;
+  saw(key: PinKey, seen: Seen, approve: boolean): Promise<void>;
   /** Pins the definition last seen; false when there is no such definition. */
   approve(key: PinKey, at: number): Promise<boolean>;
   /** Marks the definition last seen as rejected; false when there is no such definition. */
