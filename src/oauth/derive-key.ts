@@ -15,6 +15,9 @@ export type KeyPurpose =
   | 'refresh-token'
   | 'upstream-login-state'
   | 'authorize-transaction'
+  | 'approval-csrf'
+  | 'approval-sign-in'
+  | 'approval-request-state'
   | `access-token-es256:${number}:${number}`;
 
 /** Domain separation from the other uses of the server secret (API-key hashing keys it directly). */

@@ -6,6 +6,7 @@ import type { AuditRecord } from '../audit/chain.js';
 import { canonicalJson, chainHash, eventTimeMs, GENESIS_HASH, verifyRecords } from '../audit/chain.js';
 import { type AuditEvent, auditColumns } from '../audit/events.js';
 import { migrate } from './migrations.js';
+import { sqliteApprovalStore } from './sqlite-approvals.js';
 import { sqliteOAuthStore } from './sqlite-oauth.js';
 import { sqlitePinStore } from './sqlite-pins.js';
 import type { ApiKeyRecord, AuditQuery, AuditStore, Store } from './store.js';
@@ -63,6 +64,7 @@ export function openSqliteStore(file: string): Store {
     audit: sqliteAuditStore(db),
     oauth: sqliteOAuthStore(db),
     pins: sqlitePinStore(db),
+    approvals: sqliteApprovalStore(db),
     apiKeys: {
       async insert(record) {
         insert.run({ ...record, scopes: JSON.stringify(record.scopes), roles: JSON.stringify(record.roles) });
