@@ -193,10 +193,8 @@ export class Approvals {
   /** Marks expired requests (an expiry is a denial), audits each once, and wakes their waiters. */
   async sweep(): Promise<void> {
     try {
-      for (const record of await this.options.store.expire(Date.now())) {
-        this.options.audit.record(approvalEvent('approval.expired', record));
+      for (const record of await expireApprovals(this.options.store, this.options.audit))
         this.wake(record.id);
-      }
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'could not mark expired approval requests');
     }
@@ -234,6 +232,19 @@ export class Approvals {
       ? `${json.slice(0, MAX_SHOWN_CHARS)}\n… [${json.length} characters in all]`
       : json;
   }
+}
+
+/**
+ * Marks every request past its expiry expired and audits each: once, whichever process (a gateway
+ * instance, the CLI) gets there first, since the store's update returns only the rows it changed.
+ */
+export async function expireApprovals(
+  store: ApprovalStore,
+  audit: Pick<AuditLog, 'record'>,
+): Promise<ApprovalRecord[]> {
+  const expired = await store.expire(Date.now());
+  for (const record of expired) audit.record(approvalEvent('approval.expired', record));
+  return expired;
 }
 
 /**
