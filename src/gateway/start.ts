@@ -84,7 +84,9 @@ export function startGateway(
       childProcesses: runningChildren,
       audit: services.auditLog,
     });
-    held.open(routes(loaded, { services, auth, channels, policy, publicUrl, scopes, drain }, logger));
+    held.open(
+      routes(loaded, { services, auth, channels, policy, publicUrl, scopes, drain, approvals }, logger),
+    );
     logger.info(startedLine(loaded, url, publicUrl, services.limiters.state), 'portcullis started');
     await startupChecks(loaded, services, channels, policy, logger);
     if (auth.bootstrapKey)

@@ -31,8 +31,6 @@ import { APPROVE_SCOPE, upstreamScope } from './vocabulary.js';
 
 /** Where the approval page of request `id` lives on the gateway. */
 export const APPROVAL_PATH_PREFIX = '/approvals/';
-/** Ids are 128 random bits, base64url. */
-export const APPROVAL_ID = /^[A-Za-z0-9_-]{22}$/;
 
 /** How often a waiting call reads the store for a decision made elsewhere (CLI, another instance). */
 const POLL_MS = 1000;
@@ -301,7 +299,7 @@ export function approverProblem(
 ): string | undefined {
   const scope = approveScope(record.upstream);
   if (!scopes.holds(APPROVE_SCOPE) && !scopes.holds(scope))
-    return `${approver.name} does not hold the scope ${APPROVE_SCOPE} or ${scope}, which deciding approvals needs`;
+    return `the user ${approver.name} does not hold the scope ${APPROVE_SCOPE} or ${scope}, which deciding approvals needs`;
   if (!selfApproval && approver.id === record.principalId)
     return 'this is your own call: someone else must approve it (policy.approval.selfApproval is off)';
   return undefined;
