@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { rate } from '../limits/rate.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { authMethods, authSchema } from './auth-schema.js';
+import { fleetSchema } from './fleet-schema.js';
 import { policySchema } from './policy-schema.js';
 import { insecureUrlReason } from './secure-url.js';
 import { tracingSchema } from './tracing-schema.js';
@@ -226,6 +227,7 @@ export const configSchema = z
     audit: auditSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
     tracing: tracingSchema.prefault({}),
+    fleet: fleetSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const loopback = isLoopbackHost(c.listen.host);

@@ -2,11 +2,13 @@
  * The conversations with upstreams: a connector per upstream, and the one registry of sessions —
  * 2025 client sessions and the upstream sessions kept for 2026-07-28 clients — with their policy.
  */
+import { randomBytes } from 'node:crypto';
 import { auditPrincipal } from '../audit/events.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { UpstreamConfig } from '../config/schema.js';
 import type { Principal } from '../core/principal.js';
 import type { Logger } from '../log/logger.js';
+import { deriveKey } from '../oauth/derive-key.js';
 import { runCall } from '../pipeline/call-stages.js';
 import { ToolCatalog } from '../policy/catalog.js';
 import { Gatekeeper } from '../policy/gatekeeper.js';
@@ -17,7 +19,7 @@ import { gatewayEnvelope } from '../relay/modern/envelope.js';
 import { LegacyBridge } from '../relay/modern/legacy-bridge.js';
 import { ModernUpstreamAdapter } from '../relay/modern/modern-upstream-adapter.js';
 import { ModernPassthrough } from '../relay/modern/passthrough.js';
-import { RequestStateCodec } from '../relay/modern/request-state.js';
+import { RequestStateCodec, type RequestStateKeys, type StateOwner } from '../relay/modern/request-state.js';
 import type { RelaySession } from '../relay/relay-session.js';
 import { Session } from '../relay/session.js';
 import { SessionRegistry } from '../relay/session-registry.js';
@@ -37,6 +39,8 @@ export interface Channels {
   openSession(upstream: string, principal: Principal): Promise<Session>;
   /** A 2026-07-28 client's backend: passthrough to a 2026 upstream, or a bridge to a 2025 one. */
   openBridge(upstream: string, principal: Principal): Promise<ModernBackend>;
+  /** Which instance holds the call a requestState resumes (undefined: a 2026 upstream's own state). */
+  stateOwner(upstream: string, state: string): Promise<StateOwner | undefined>;
 }
 
 export function connectorFor(
@@ -54,6 +58,15 @@ export function connectorFor(
     return () => startHttp({ name, config: http, logger });
   }
   throw new Error(`config: upstreams.${name} has neither command nor url`);
+}
+
+/**
+ * Keys from the server secret, the same on every instance that shares it (a fleet); without a
+ * store there is no shared secret, and one instance's own random keys do.
+ */
+function requestStateKeys(secret: Buffer | undefined): RequestStateKeys {
+  if (!secret) return { signing: randomBytes(32), route: randomBytes(32) };
+  return { signing: deriveKey(secret, 'request-state'), route: deriveKey(secret, 'request-state-route') };
 }
 
 export function openChannels(
@@ -92,7 +105,11 @@ export function openChannels(
     }),
     (registry) => registry.closeAll(),
   );
-  const codec = new RequestStateCodec(Math.ceil(config.limits.inputRequestTimeout / 1000));
+  const codec = new RequestStateCodec(
+    Math.ceil(config.limits.inputRequestTimeout / 1000),
+    requestStateKeys(services.keyStore?.secret),
+    config.fleet.advertiseUrl,
+  );
   const cache = { maxTtlMs: config.limits.maxCacheTtl };
   const isModern = (upstream: string) => upstreamOf(upstream).protocol === '2026-07-28';
 
@@ -147,6 +164,8 @@ export function openChannels(
         logger,
       });
     },
+    // A 2026 upstream's calls are parked nowhere: it mints and reads its own states.
+    stateOwner: async (upstream, state) => (isModern(upstream) ? undefined : codec.owner(state)),
     async openBridge(upstream, principal) {
       const link = await openLink(upstream);
       const gatekeeper = gatekeeperFor(upstream, link);

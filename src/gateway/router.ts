@@ -10,6 +10,7 @@ import { adminPipeline } from '../pipeline/admin-stages.js';
 import { runCall } from '../pipeline/call-stages.js';
 import { mcpPipeline } from '../pipeline/mcp-stages.js';
 import type { Policy } from '../policy/policy.js';
+import { forwardToOwner } from '../relay/modern/forward.js';
 import { modernRelay } from '../relay/modern/relay.js';
 import type { GatewayAuth } from './auth.js';
 import type { Channels } from './channels.js';
@@ -54,7 +55,20 @@ export function routes(
       relay: {
         sessions,
         openSession: channels.openSession,
-        modern: modernRelay({ sessions, openBridge: channels.openBridge, runCall }),
+        modern: modernRelay({
+          sessions,
+          openBridge: channels.openBridge,
+          runCall,
+          stateOwner: channels.stateOwner,
+          forward: (ctx, route, body) =>
+            forwardToOwner(ctx, {
+              route,
+              body,
+              timeoutMs:
+                config.upstreams[ctx.endpoint.upstream]?.timeout ?? config.limits.inputRequestTimeout,
+              logger,
+            }),
+        }),
       },
       audit,
       tracing,
