@@ -156,8 +156,7 @@ function slope(samples: readonly Sample[], measure: 'rssMb' | 'heapMb' | 'extern
 }
 
 /** Has the gateway write a heap snapshot (SIGUSR2) and waits until the file is complete. */
-async function heapSnapshot(pid: number): Promise<string> {
-  const dir = snapshotDir as string;
+async function heapSnapshot(pid: number, dir: string): Promise<string> {
   const before = new Set(readdirSync(dir));
   process.kill(pid, 'SIGUSR2');
   let size = -1;
@@ -245,10 +244,12 @@ try {
   }, 250);
   await sample();
   const snapshots: string[] = [];
-  const warmSnapshot = setTimeout(
-    async () => snapshots.push(await heapSnapshot(gateway.pid)),
-    WARMUP_MINUTES * MINUTE,
-  );
+  const warmSnapshot =
+    snapshotDir &&
+    setTimeout(
+      async () => snapshots.push(await heapSnapshot(gateway.pid, snapshotDir)),
+      WARMUP_MINUTES * MINUTE,
+    );
   await Promise.all([
     loop(ctx, 1500, () => churn(ctx, stdio)),
     loop(ctx, 3000, () => churn(ctx, web)),
@@ -264,10 +265,10 @@ try {
   clearInterval(sampler);
   clearInterval(reporter);
   clearInterval(timer);
-  clearTimeout(warmSnapshot);
+  if (warmSnapshot) clearTimeout(warmSnapshot);
   const last = await sample();
-  if (snapshots.length > 0) {
-    snapshots.push(await heapSnapshot(gateway.pid));
+  if (snapshotDir && snapshots.length > 0) {
+    snapshots.push(await heapSnapshot(gateway.pid, snapshotDir));
     process.stdout.write(
       `soak: heap snapshots ${snapshots.join(', ')}; what grew: node --import tsx bench/heap-summary.ts ${snapshots[1]} --base ${snapshots[0]}\n`,
     );
