@@ -12,8 +12,6 @@
  * phase uses fresh addresses, so no phase waits for a window to pass.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -44,6 +42,7 @@ import {
 } from '../helpers/limits.js';
 import { openRawSession } from '../helpers/policy.js';
 import { freePort } from '../helpers/processes.js';
+import { type RedisServer, startRedis } from '../helpers/redis.js';
 
 const UPSTREAM = stdioUpstream('everything', EVERYTHING, ['stdio']);
 const PER_IP = 6;
@@ -52,47 +51,6 @@ const IP = ipBudget(PER_IP, 60);
 const PRINCIPAL = principalBudget(PER_PRINCIPAL, 60);
 const SHARED = 'rate limits are shared through Redis';
 const FELL_BACK = 'Redis is unreachable: rate limits fall back to this instance alone';
-
-interface RedisServer {
-  readonly pid: number;
-  stop(): Promise<void>;
-}
-
-/** redis-server on 127.0.0.1:`port`, nothing persisted; resolves once it accepts connections. */
-async function startRedis(port: number): Promise<RedisServer> {
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const pid = child.pid;
-  assert.ok(pid, 'redis-server started');
-  let output = '';
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`redis-server not ready:\n${output}`)), 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        ready();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`redis-server exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    pid,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      // SIGKILL: Redis vanishes as in a crash, without a goodbye to its clients.
-      process.kill(pid, 'SIGKILL');
-      await exited;
-    },
-  };
-}
 
 /** The count Redis on `port` holds under `key` (a fresh connection, so it is Redis's answer now). */
 async function countIn(port: number, key: string): Promise<number> {
