@@ -130,11 +130,14 @@ export interface Migrated {
 
 /** The version the database is at: 0 when no Portcullis schema is there. */
 export async function schemaVersion(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ version: number | null }>(
-    `SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN 0
-            ELSE (SELECT coalesce(max(version), 0) FROM schema_version) END AS version`,
+  const { rows } = await db.query<{ exists: boolean }>(
+    "SELECT to_regclass('schema_version') IS NOT NULL AS exists",
   );
-  return rows[0]?.version ?? 0;
+  if (!rows[0]?.exists) return 0;
+  const version = await db.query<{ version: number }>(
+    'SELECT coalesce(max(version), 0) AS version FROM schema_version',
+  );
+  return version.rows[0]?.version ?? 0;
 }
 
 /**

@@ -75,7 +75,7 @@ export class PostgresPool implements Queryable {
     this.logger = options.logger;
     this.clientConfig = {
       connectionString: config.url,
-      ssl: tlsOptions(config, baseDir),
+      ssl: postgresTls(config, baseDir),
       connectionTimeoutMillis: config.connectTimeout,
       // Server side first (the statement is cancelled, the connection stays good); the client-side
       // timeout is for a server that stopped answering at all.
@@ -200,7 +200,7 @@ export class PostgresPool implements Queryable {
 }
 
 /** node-postgres's ssl option for the config: verified TLS off loopback unless configured otherwise. */
-function tlsOptions(config: PostgresConfig, baseDir: string): false | ConnectionOptions {
+export function postgresTls(config: PostgresConfig, baseDir: string): false | ConnectionOptions {
   const { ssl } = config;
   if (ssl === false) return false;
   if (ssl === undefined) {
