@@ -13,9 +13,9 @@ import { explainUpstream, formatExplained } from '../policy/explain.js';
 import { inspectUpstream } from '../policy/inspect.js';
 import { Policy } from '../policy/policy.js';
 import { knownScopes, scopeTables, unknownScopeProblem } from '../policy/vocabulary.js';
-import { openStore } from '../store/open.js';
 import { keyStatus } from './keys.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+import { openStoreOrExit } from './open-store-or-exit.js';
 
 interface ExplainOptions {
   config: string;
@@ -105,7 +105,7 @@ async function callerScopes(
 ): Promise<{ scopes: string[]; roles: string[]; label: string }> {
   if (options.key) {
     if (!config.auth.apiKeys) fail('API keys are not enabled in this config');
-    const { store, secret } = openStore(config, baseDir);
+    const { store, secret } = await openStoreOrExit(config, baseDir);
     const keys = new ApiKeys(store.apiKeys, secret);
     const record = (await keys.list()).find((k) => k.id === options.key);
     await keys.close();

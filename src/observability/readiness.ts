@@ -16,7 +16,7 @@ export interface ReadinessOptions {
   readonly upstreams: Readonly<Record<string, UpstreamConfig>>;
   readonly baseDir: string;
   /** Whether the store answers (a trivial query), when the gateway has one. */
-  readonly storeOk?: () => boolean;
+  readonly storeOk?: () => boolean | Promise<boolean>;
   readonly limits: () => string;
   readonly sessions: () => number;
   readonly readOnly: boolean;
@@ -45,8 +45,11 @@ export class Readiness {
 
   async report(): Promise<ReadinessReport> {
     const names = Object.keys(this.options.upstreams);
-    const reach = await Promise.all(names.map((name) => this.probe(name)));
-    const store = this.options.storeOk ? (this.options.storeOk() ? 'ok' : 'failing') : 'none';
+    const [reach, storeOk] = await Promise.all([
+      Promise.all(names.map((name) => this.probe(name))),
+      this.options.storeOk?.(),
+    ]);
+    const store = storeOk === undefined ? 'none' : storeOk ? 'ok' : 'failing';
     const ready = store !== 'failing' && reach.every((r) => r === 'reachable');
     return {
       ready,
