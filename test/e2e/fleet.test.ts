@@ -1,6 +1,6 @@
 /**
- * A fleet end to end (issue 18): three gateway processes started through the CLI on one shared
- * store and secret, rate limits in a Redis of the test's own, and Debian's HAProxy in front with
+ * A fleet end to end (issue 18): three gateway processes started through the CLI on one PostgreSQL
+ * store (a database of the test's own) and one secret, rate limits in a Redis of the test's own, and Debian's HAProxy in front with
  * the configuration the README shows (test/helpers/fleet.ts). Clients reach the balancer, or an
  * instance directly where the test needs a step to land on a chosen one.
  */
@@ -31,6 +31,7 @@ import {
   remember,
   tokenRequest,
 } from '../helpers/oauth-flow.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { freePort } from '../helpers/processes.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 
@@ -96,6 +97,7 @@ describe('a fleet of three gateways behind HAProxy', () => {
   };
   let dir: string;
   let redis: RedisServer;
+  let database: TestDatabase;
   let fleet: Fleet;
   let key: string;
   let browser: TestBrowser;
@@ -107,10 +109,10 @@ describe('a fleet of three gateways behind HAProxy', () => {
     dir = mkdtempSync(join(tmpdir(), 'pcl-fleet-'));
     const redisPort = await freePort();
     redis = await startRedis(redisPort);
-    const db = join(dir, 'portcullis.db');
+    database = await createTestDatabase();
     const yaml = `listen: { host: 127.0.0.1, port: {port}, trustedProxies: [127.0.0.1] }
 publicUrl: "{publicUrl}"
-store: { sqlite: ${db}, redis: "redis://127.0.0.1:${redisPort}" }
+store: { postgres: "${database.url}", redis: "redis://127.0.0.1:${redisPort}" }
 fleet: { advertiseUrl: "http://127.0.0.1:{port}" }
 # The kill test's load would pass the default per-IP budget, which the instances share through Redis.
 limits: { perIp: 100000/min, perPrincipal: 100000/min }
@@ -122,7 +124,7 @@ auth:
 upstreams:
   everything: { command: ${JSON.stringify(NODE)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }
 `;
-    fleet = await startFleet({ dir, instances: 3, yaml, env, sqlite: db });
+    fleet = await startFleet({ dir, instances: 3, yaml, env });
     const created = cli(
       ['keys', 'create', '--name', 'fleet', '--scopes', '*', '--config', fleet.configFile],
       undefined,
@@ -139,6 +141,7 @@ upstreams:
     callback?.server.close();
     await fleet?.stop();
     await redis?.stop();
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -69,8 +69,6 @@ export interface FleetOptions {
   /** The config, with {port} and {publicUrl} to fill in per instance. */
   readonly yaml: string;
   readonly env: NodeJS.ProcessEnv;
-  /** The SQLite file the instances share, read at the end for the suite's leak check. */
-  readonly sqlite?: string;
 }
 
 function portOpen(port: number): Promise<boolean> {
@@ -96,7 +94,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const stop = async () => {
     await haproxy?.stop();
     await Promise.all(instances.map((i) => i.cli.stop()));
-    for (const instance of instances) captureGateway([instance.cli.stdout()], options.sqlite);
+    for (const instance of instances) captureGateway([instance.cli.stdout()], undefined);
   };
   try {
     // One at a time: the first start creates the store, the others find it.
