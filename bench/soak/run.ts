@@ -30,13 +30,14 @@ import { AuditLedger } from './ledger.js';
 
 const MINUTE = 60_000;
 const SAMPLE_MS = 10_000;
-/** The first minutes are warm-up (JIT, caches, pools filling): the slope is taken after them. */
-const WARMUP_MINUTES = 2;
 const RATE_LIMITED_TOOL = 'get-sum';
 
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },
+    // The first minutes are warm-up (JIT, caches, the allocator's arenas filling): the slopes are
+    // taken after them. A 40-minute run reached its RSS plateau after about 20 (README).
+    warmup: { type: 'string' },
     out: { type: 'string' },
     // Heap snapshots of the gateway after warm-up and at the end, kept in this folder: what grew
     // is `node --import tsx bench/heap-summary.ts END --base WARM` (bench/README.md). Writing a
@@ -47,6 +48,11 @@ const { values } = parseArgs({
 const minutes = Number(values.minutes);
 if (!Number.isFinite(minutes) || minutes <= 0) {
   process.stderr.write(`--minutes must be a positive number of minutes, not ${values.minutes}\n`);
+  process.exit(2);
+}
+const warmupMinutes = values.warmup === undefined ? Math.min(2, minutes / 5) : Number(values.warmup);
+if (!Number.isFinite(warmupMinutes) || warmupMinutes < 0 || warmupMinutes >= minutes) {
+  process.stderr.write(`--warmup must be a number of minutes below --minutes, not ${values.warmup}\n`);
   process.exit(2);
 }
 
@@ -248,7 +254,7 @@ try {
     snapshotDir &&
     setTimeout(
       async () => snapshots.push(await heapSnapshot(gateway.pid, snapshotDir)),
-      WARMUP_MINUTES * MINUTE,
+      warmupMinutes * MINUTE,
     );
   await Promise.all([
     loop(ctx, 1500, () => churn(ctx, stdio)),
@@ -287,9 +293,10 @@ try {
 
   const audit = ledger.compare(join(workDir, 'soak', 'portcullis.db'));
   const lost = Object.values(audit.lost).reduce((sum, l) => sum + l.count, 0);
-  const afterWarmup = samples.filter((s) => s.minute >= Math.min(WARMUP_MINUTES, minutes / 5));
+  const afterWarmup = samples.filter((s) => s.minute >= warmupMinutes);
   const figures = {
     minutes,
+    warmupMinutes,
     rssSlopeMbPerMinute: Number(slope(afterWarmup, 'rssMb').toFixed(3)),
     anonSlopeMbPerMinute: Number(slope(afterWarmup, 'anonMb').toFixed(3)),
     heapSlopeMbPerMinute: Number(slope(afterWarmup, 'heapMb').toFixed(3)),
