@@ -62,6 +62,15 @@ function statelessCall(origin: string, key: string, name: string, args: object, 
   );
 }
 
+/** A 2026-07-28 tools/list with a bearer token. */
+function listTools(origin: string, token: string) {
+  return post(
+    `${origin}/mcp`,
+    { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: envelope } },
+    { 'mcp-protocol-version': V, 'mcp-method': 'tools/list', authorization: `Bearer ${token}` },
+  );
+}
+
 /** How many audit lines an instance wrote for tools/call decisions on `tool`. */
 function decisions(fleet: Fleet, instance: number, tool: string): number {
   return fleet.instances[instance]?.cli
@@ -239,13 +248,21 @@ upstreams:
     assert.equal(landed['/oauth/register'], first.url);
     assert.equal(landed['/oauth/token'], third.url);
     const token = provider.saved?.access_token as string;
-    for (const origin of [fleet.url, ...fleet.instances.map((i) => i.url)]) {
-      const res = await post(
-        `${origin}/mcp`,
-        { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: envelope } },
-        { 'mcp-protocol-version': V, 'mcp-method': 'tools/list', authorization: `Bearer ${token}` },
-      );
+    const origins = [fleet.url, ...fleet.instances.map((i) => i.url)];
+    for (const origin of origins) {
+      const res = await listTools(origin, token);
       assert.equal(res.status, 200, `${origin}: ${res.text}`);
+    }
+    // RFC 7009 revocation at one instance holds at every other.
+    const revoked = await fetch(`${first.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, client_id: provider.info?.client_id as string }),
+    });
+    assert.equal(revoked.status, 200);
+    for (const origin of origins) {
+      const res = await listTools(origin, token);
+      assert.equal(res.status, 401, `${origin} refuses a token revoked at ${first.url}`);
     }
   });
 
@@ -271,7 +288,10 @@ upstreams:
     const lost = answers.find((a) => a.res.status !== 200);
     assert.equal(lost?.body.error, 'invalid_grant');
     const refresh = won[0]?.body.refresh_token as string;
+    const access = won[0]?.body.access_token as string;
     for (const origin of [first, second, third]) {
+      const res = await listTools(origin, access);
+      assert.equal(res.status, 401, `${origin} refuses an access token of the revoked grant`);
       const again = await tokenRequest(origin, {
         grant_type: 'refresh_token',
         refresh_token: refresh,
