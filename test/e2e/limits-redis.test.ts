@@ -15,9 +15,11 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { hashPassword } from '../../src/auth/passwords.js';
 import {
   EVERYTHING,
   eventually,
+  gatewayYaml,
   isAlive,
   startTestGateway,
   stdioUpstream,
@@ -243,5 +245,56 @@ describe('a gateway whose Redis is down when it starts (perIp 6/min)', () => {
     for (let i = 0; i < PER_IP; i++) assertPassedLimits(await call(`${gw.url}/mcp`, TOOLS_LIST, from(ip)));
     assertRateLimited(await call(`${gw.url}/mcp`, TOOLS_LIST, from(ip)), IP);
     assert.ok((await countIn(redisPort, `portcullis:ip:${ip}`)) >= PER_IP, 'counted in Redis now');
+  });
+});
+
+describe('two gateways sharing one Redis count failed Basic sign-ins together', () => {
+  let redis: RedisServer | undefined;
+  let a: TestGateway;
+  let b: TestGateway;
+  const password = 'the right password for alice';
+  const basic = (user: string, pass: string, ip: string) => ({
+    authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`,
+    // From other machines, Basic is accepted only over TLS: here that of the trusted proxy.
+    'x-forwarded-for': ip,
+    'x-forwarded-proto': 'https',
+  });
+
+  before(async () => {
+    const port = await freePort();
+    redis = await startRedis(port);
+    const yaml = gatewayYaml(
+      UPSTREAM,
+      `store: { redis: "redis://127.0.0.1:${port}" }\nlisten: { host: 127.0.0.1, port: 0, trustedProxies: [127.0.0.1] }`,
+    )
+      .replace('listen: { host: 127.0.0.1, port: 0 }\n', '')
+      .replace(
+        'auth: { none: true }',
+        `auth:\n  basic:\n    users: { alice: { passwordHash: "${await hashPassword(password)}", roles: [viewer] } }\n    failedAttempts: { perIp: 100, perUser: 3, window: 15m }`,
+      );
+    a = await startTestGateway(yaml);
+    b = await startTestGateway(yaml);
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.stop();
+  });
+
+  it('locks a user out after the failures on both instances add up, on either instance', async () => {
+    // Three wrong passwords from three addresses, spread over both instances.
+    for (const [gw, ip] of [
+      [a, '10.50.0.1'],
+      [b, '10.50.0.2'],
+      [a, '10.50.0.3'],
+    ] as const) {
+      const r = await call(`${gw.url}/mcp`, TOOLS_LIST, basic('alice', 'guess', ip));
+      assert.equal(r.status, 401);
+    }
+    // Now even the right password is refused, by each instance: the count is the fleet's.
+    for (const gw of [a, b]) {
+      const r = await call(`${gw.url}/mcp`, TOOLS_LIST, basic('alice', password, '10.50.0.9'));
+      assert.equal(r.status, 429, `${gw.url}: ${r.text}`);
+    }
   });
 });
