@@ -161,10 +161,11 @@ upstreams:
       assert.equal(res.status, 200, res.text);
       assert.match(res.text, new RegExp(`Echo: n${n}`));
     }
-    const served = [0, 1, 2].map((i) => decisions(fleet, i, 'echo') - (before[i] as number));
+    // Log lines reach stdout in batches: wait for the flush.
+    const served = () => [0, 1, 2].map((i) => decisions(fleet, i, 'echo') - (before[i] as number));
     assert.ok(
-      served.every((count) => count > 0),
-      `every instance served some: ${served}`,
+      await eventually(() => served().every((count) => count > 0)),
+      `every instance served some: ${served()}`,
     );
   });
 
@@ -203,12 +204,10 @@ upstreams:
       assert.equal(done.status, 200, done.text);
       assert.match(done.text, /Ada Lovelace/);
     }
-    const forwarded = fleet.instances.reduce(
-      (n, i) => n + i.cli.stdout().split('forwarded a retry').length - 1,
-      0,
-    );
+    const forwarded = () =>
+      fleet.instances.reduce((n, i) => n + i.cli.stdout().split('forwarded a retry').length - 1, 0);
     assert.ok(
-      forwarded > forwardedBefore,
+      await eventually(() => forwarded() > forwardedBefore),
       'round robin sent some retries to another instance, which forwarded them',
     );
   });
