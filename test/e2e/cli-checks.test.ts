@@ -101,9 +101,11 @@ describe('start with an upstream that cannot start', () => {
         /Portcullis is listening, but 1 upstream\(s\) cannot start — fix the config and restart:\n {2}config: upstreams\.files\.command: 'nodee' is not on PATH/,
       );
       assert.ok(
-        stdout
-          .split('\n')
-          .some((l) => l.includes('"level":50') && l.includes("upstreams.files.command: 'nodee'")),
+        await eventually(() =>
+          stdout
+            .split('\n')
+            .some((l) => l.includes('"level":50') && l.includes("upstreams.files.command: 'nodee'")),
+        ),
         stdout,
       );
     } finally {
