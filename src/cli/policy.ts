@@ -10,7 +10,7 @@ import type { UpstreamConfig } from '../config/schema.js';
 import { connectorFor } from '../gateway/channels.js';
 import { createLogger } from '../log/logger.js';
 import { explainUpstream, formatExplained } from '../policy/explain.js';
-import { inspectUpstream } from '../policy/inspect.js';
+import { inspectUpstream, offeredNames } from '../policy/inspect.js';
 import { Policy } from '../policy/policy.js';
 import { knownScopes, scopeTables, unknownScopeProblem } from '../policy/vocabulary.js';
 import { keyStatus } from './keys.js';
@@ -81,15 +81,8 @@ export function registerPolicy(program: Command): void {
           logger,
         ).catch((err: Error) => fail(`upstream '${name}' could not be listed: ${err.message}`));
         process.stdout.write(`${formatExplained(name, explainUpstream(rules, scopes, name, offer))}\n\n`);
-        const seen = {
-          tools: offer.tools.map((t) => String(t.name)),
-          resources: [
-            ...offer.resources.map((r) => String(r.uri)),
-            ...offer.resourceTemplates.map((r) => String(r.uriTemplate)),
-          ],
-          prompts: offer.prompts.map((p) => String(p.name)),
-        };
-        for (const index of rules.unusedRules(name, seen)) unused.set(index, (unused.get(index) ?? 0) + 1);
+        for (const index of rules.unusedRules(name, offeredNames(offer)))
+          unused.set(index, (unused.get(index) ?? 0) + 1);
       }
       for (const [index, count] of unused) {
         if (count === names.length)
