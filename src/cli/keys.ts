@@ -138,7 +138,7 @@ export function registerKeys(program: Command): void {
 
   keys
     .command('revoke')
-    .description('revoke an API key at once (the running gateway refuses it on its next request)')
+    .description('revoke an API key at once (a running gateway refuses it within a second)')
     .argument('<id>', 'the key id shown by keys list (key_…)')
     .option(...CONFIG_OPTION)
     .action(async (id: string, options: { config: string }) => {

@@ -7,6 +7,7 @@
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { REDACTED, Redactor, secretMasker } from '../audit/redact.js';
+import { stdoutDestination } from './stdout-destination.js';
 
 export type { Logger } from 'pino';
 export { REDACTED, secretMasker };
@@ -41,28 +42,6 @@ export interface LoggerOptions {
    * turns it off: its events are redacted before they are written, keeping who acted readable.
    */
   readonly pii?: boolean;
-}
-
-/**
- * How long a line may wait to be written to stdout, and how many bytes may wait (sonic-boom writes
- * at once beyond this; it must stay below its 16 KiB largest write). One write per line cost about
- * 0.06 ms of CPU per line on the bench machine (an async write goes through libuv's thread pool),
- * a quarter of a call's audit cost; in batches it is one write per 100 ms under load. Lines still
- * waiting when the process exits are written synchronously by pino's exit hook (and `serve` awaits
- * a flush on SIGTERM/SIGINT); a process killed outright (SIGKILL, OOM) loses at most the last
- * 100 ms of lines.
- */
-export const STDOUT_FLUSH_INTERVAL_MS = 100;
-const STDOUT_BATCH_BYTES = 16_000;
-
-/** stdout, written in batches (see STDOUT_FLUSH_INTERVAL_MS). */
-export function stdoutDestination(): DestinationStream {
-  return pino.destination({
-    dest: 1,
-    sync: false,
-    minLength: STDOUT_BATCH_BYTES,
-    periodicFlush: STDOUT_FLUSH_INTERVAL_MS,
-  });
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {

@@ -100,6 +100,7 @@ describe('start with an upstream that cannot start', () => {
         stderr,
         /Portcullis is listening, but 1 upstream\(s\) cannot start — fix the config and restart:\n {2}config: upstreams\.files\.command: 'nodee' is not on PATH/,
       );
+      // Log lines reach stdout in batches (src/log/stdout-destination.ts): soon, not at once.
       assert.ok(
         await eventually(() =>
           stdout
