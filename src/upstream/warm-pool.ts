@@ -19,8 +19,8 @@
  *
  * A child that cannot start, does not answer the ping in time, or exits while warm is replaced after
  * a back-off that doubles with each failure (the upstream's restart delays) and starts afresh after a
- * quiet period; while failing, one child starts at a time, so a crashing command does not spin. When
- * the pool is empty a session starts a child of its own, as it would without a pool.
+ * quiet period, so a crashing command does not spin. Children start one at a time. When the pool is
+ * empty a session starts a child of its own, as it would without a pool.
  */
 import { isResponse } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
@@ -32,6 +32,8 @@ const PROBE_ID = 'portcullis-warm-probe';
 /** This long without a failure and the back-off starts again from its initial delay. */
 const QUIET_MS = 30_000;
 const MEMORY_TTL_MS = 1000;
+/** How long after a child is taken its replacement starts: a session's set-up takes about this long. */
+const REFILL_AFTER_TAKE_MS = 250;
 
 export interface Backoff {
   readonly initialDelay: number;
@@ -78,7 +80,7 @@ export class WarmPool {
   private readonly launches = new Set<Promise<void>>();
   private failures = 0;
   private lastFailureAt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private handedOut = 0;
   private missed = 0;
@@ -86,25 +88,19 @@ export class WarmPool {
 
   constructor(private readonly options: WarmPoolOptions) {}
 
-  /** Starts children until the pool is full (or, while failing, the next one after its back-off). */
+  /**
+   * Starts the next child unless the pool is full; after a failure, only once its back-off has
+   * passed. One child starts at a time: a start costs a core for a few hundred ms, and starting
+   * several at once slowed the sessions being served (bench, 2 cores: session set-up p50 61 ms
+   * with parallel refills, 25 ms one at a time).
+   */
   fill(): void {
-    if (this.closed || this.retryTimer !== undefined) return;
+    if (this.closed || this.timer !== undefined || this.launches.size > 0) return;
+    if (this.ready.length >= this.options.size) return;
     if (this.failures > 0 && Date.now() - this.lastFailureAt > QUIET_MS) this.failures = 0;
-    const missing = this.options.size - this.ready.length - this.launches.size;
-    if (missing <= 0) return;
-    if (this.failures === 0) {
-      for (let i = 0; i < missing; i++) this.launch();
-      return;
-    }
-    if (this.launches.size > 0) return;
-    this.retryTimer = setTimeout(
-      () => {
-        this.retryTimer = undefined;
-        if (!this.closed && this.launches.size === 0) this.launch();
-      },
-      backoffDelay(this.failures, this.options.backoff),
-    );
-    this.retryTimer.unref();
+    const wait = this.failures === 0 ? 0 : this.lastFailureAt + this.backoff() - Date.now();
+    if (wait > 0) this.later(wait);
+    else this.launch();
   }
 
   /**
@@ -115,13 +111,15 @@ export class WarmPool {
     const connection = this.ready.shift();
     if (!connection) {
       this.missed++;
-      this.fill();
+      this.later(REFILL_AFTER_TAKE_MS);
       return undefined;
     }
     connection.onmessage = () => {};
     connection.onclose = () => {};
     this.handedOut++;
-    this.fill();
+    // Not at once: spawn() blocks the event loop for several ms (fork of a large process) and the new
+    // child's start takes a core, both while this session is being set up on the child just taken.
+    this.later(REFILL_AFTER_TAKE_MS);
     return connection;
   }
 
@@ -165,9 +163,23 @@ export class WarmPool {
   /** Stops refilling and ends every child still in the pool; resolves once all have exited. */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.retryTimer);
+    clearTimeout(this.timer);
     for (const stop of this.probing.values()) stop();
     await Promise.all([...this.ready.splice(0).map((c) => c.close()), ...this.launches]);
+  }
+
+  private backoff(): number {
+    return backoffDelay(this.failures, this.options.backoff);
+  }
+
+  /** Tries fill() again after `ms`. */
+  private later(ms: number): void {
+    if (this.closed || this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.fill();
+    }, ms);
+    this.timer.unref();
   }
 
   private launch(): void {
@@ -224,7 +236,7 @@ export class WarmPool {
       {
         upstream: this.options.name,
         failures: this.failures,
-        retryInMs: backoffDelay(this.failures, this.options.backoff),
+        retryInMs: this.backoff(),
       },
       `a warm child of upstream '${this.options.name}' ${why}; sessions start their own until the pool refills`,
     );

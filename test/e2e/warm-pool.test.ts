@@ -206,7 +206,8 @@ describe('warm pool (server-everything over stdio, warm: 2)', () => {
     const warm = (await pool()).pids;
     await livePids();
     const all = new Set([...warm, ...sessionPids, ...childPids(gw.logs)]);
-    assert.ok(all.size >= 17, `children seen: ${all.size}`);
+    // 14 sessions (3, then 10, then the bridge) each on a child of its own, and 2 waiting in the pool.
+    assert.ok(all.size >= 16, `children seen: ${all.size}`);
     await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
     await gw.close();
     const alive = [...all].filter(isAlive);
