@@ -66,6 +66,9 @@ const restartSchema = z.strictObject({
   maxDelay: duration.default(30_000),
 });
 
+/** Warm children per upstream: each is a whole server process, so the pool is kept small. */
+const MAX_WARM = 32;
+
 const upstreamSchema = z
   .strictObject({
     command: z.string().min(1, 'must not be empty').optional(),
@@ -73,6 +76,18 @@ const upstreamSchema = z
     cwd: z.string().min(1).optional(),
     env: stringMap.default({}),
     restart: restartSchema.prefault({}),
+    /**
+     * Children of a stdio command kept started and ready (answering ping) ahead of sessions, so a new
+     * session skips the process start. Each goes to one session only and is replaced at once.
+     */
+    warm: z
+      .number({ error: 'must be a whole number of children, e.g. 2 (0 turns the pool off)' })
+      .int({ error: 'must be a whole number of children, e.g. 2 (0 turns the pool off)' })
+      .min(0, { error: 'must be 0 or more (0 turns the pool off)' })
+      .max(MAX_WARM, {
+        error: `must be at most ${MAX_WARM} — each warm child is a running process holding its memory`,
+      })
+      .default(0),
     url: z.string().optional(),
     headers: stringMap.default({}),
     /** The one private host a plain-http URL may name, spelled out so the exception is deliberate. */
@@ -113,6 +128,14 @@ const upstreamSchema = z
         path: ['url'],
         message:
           'args, cwd and env only apply to a stdio command — remove them or use command instead of url',
+      });
+    }
+    if (u.url !== undefined && u.warm > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['warm'],
+        message:
+          'only applies to a stdio command — an HTTP upstream has no process to start ahead; remove warm',
       });
     }
     if (u.command !== undefined && Object.keys(u.headers).length > 0) {

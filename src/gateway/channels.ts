@@ -28,12 +28,15 @@ import { memoryPinStore } from '../store/memory-pins.js';
 import type { Connector } from '../upstream/connection.js';
 import { startHttp } from '../upstream/http.js';
 import { startStdio } from '../upstream/stdio.js';
+import { WarmPool } from '../upstream/warm-pool.js';
 import type { Closer } from './closer.js';
 import type { Services } from './services.js';
 
 export interface Channels {
   readonly sessions: SessionRegistry<RelaySession>;
   readonly connectors: ReadonlyMap<string, Connector>;
+  /** The warm pools of the stdio upstreams that have one (`warm: N`), by upstream name. */
+  readonly warmPools: ReadonlyMap<string, WarmPool>;
   readonly pins: ToolPins;
   /** A 2025 client session with `upstream`, owned by `principal`. */
   openSession(upstream: string, principal: Principal): Promise<Session>;
@@ -105,6 +108,13 @@ export function openChannels(
     }),
     (registry) => registry.closeAll(),
   );
+  const warmPools = openWarmPools(config.upstreams, connectors, logger, closer);
+  /** What a session's link starts its child with: a warm one when the pool has one, else a fresh start. */
+  const sessionConnector = (upstream: string): Connector => {
+    const cold = connectors.get(upstream) as Connector;
+    const pool = warmPools.get(upstream);
+    return pool ? async () => pool.take() ?? cold() : cold;
+  };
   const codec = new RequestStateCodec(
     Math.ceil(config.limits.inputRequestTimeout / 1000),
     requestStateKeys(services.keyStore?.secret),
@@ -116,7 +126,7 @@ export function openChannels(
   const openLink = async (upstream: string): Promise<UpstreamLink> => {
     const link = new UpstreamLink({
       name: upstream,
-      connector: connectors.get(upstream) as Connector,
+      connector: sessionConnector(upstream),
       timeoutMs: upstreamOf(upstream).timeout,
       restart: upstreamOf(upstream).restart,
       logger,
@@ -145,6 +155,7 @@ export function openChannels(
   return {
     sessions,
     connectors,
+    warmPools,
     pins,
     async openSession(upstream, principal) {
       const link = await openLink(upstream);
@@ -188,4 +199,31 @@ export function openChannels(
       return bridge;
     },
   };
+}
+
+/** One pool per stdio upstream with `warm: N`, filling from the start; ended (children killed) at stop. */
+function openWarmPools(
+  upstreams: Readonly<Record<string, UpstreamConfig>>,
+  connectors: ReadonlyMap<string, Connector>,
+  logger: Logger,
+  closer: Closer,
+): Map<string, WarmPool> {
+  const pools = new Map<string, WarmPool>();
+  for (const [name, upstream] of Object.entries(upstreams)) {
+    if (upstream.command === undefined || upstream.warm === 0) continue;
+    const pool = new WarmPool({
+      name,
+      size: upstream.warm,
+      connector: connectors.get(name) as Connector,
+      readyTimeoutMs: upstream.timeout,
+      backoff: upstream.restart,
+      logger,
+    });
+    pools.set(
+      name,
+      closer.add(`warm pool ${name}`, pool, (p) => p.close()),
+    );
+    pool.fill();
+  }
+  return pools;
 }

@@ -43,6 +43,12 @@ export function routes(
     sessions: () => channels.sessions.size,
     readOnly: config.policy.readOnly,
     pinning: () => channels.pins.summary(),
+    warmPool: async (upstream) => {
+      const pool = channels.warmPools.get(upstream);
+      if (!pool) return undefined;
+      const { size, ready, starting } = pool.stats();
+      return { size, ready, starting, rssBytes: await pool.memory() };
+    },
   });
   const { sessions } = channels;
   return frontDoor({
@@ -82,6 +88,7 @@ export function routes(
         sessions: {
           list: () => sessions.list(),
           closeByRef: (ref, actor) => sessions.closeByRef(ref, actor),
+          warmPools: () => Promise.all([...channels.warmPools.values()].map((pool) => pool.report())),
         },
         holds: (principal, scope) => policy.scopesOf(principal).holds(scope),
       },
