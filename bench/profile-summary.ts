@@ -1,9 +1,12 @@
 /**
  * Where the time goes in a V8 CPU profile (from BENCH_PROFILE=1):
  *   node --import tsx bench/profile-summary.ts bench/results/prof/portcullis-http-gateway [top]
+ *     [--callees FUNCTION] [--callers FUNCTION] [--per CALLS] [--from SECONDS]
  * (a directory: its largest .cpuprofile, the main thread's; or one .cpuprofile file)
  * Prints the busy share (everything but idle), then the top functions by self time and by total
  * (inclusive) time, and self time by file and by package, as shares of the busy time.
+ * --per CALLS adds each figure per call (µs), for the calls the workload made; --from SECONDS leaves
+ * out the first seconds of the profile (start-up: module loading, the store's migrations).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -30,9 +33,17 @@ interface Profile {
 }
 
 const args = process.argv.slice(2);
-const calleesIndex = args.indexOf('--callees');
+/** The value of `--name VALUE`, taken out of args. */
+const option = (name: string): string | undefined => {
+  const at = args.indexOf(name);
+  return at === -1 ? undefined : args.splice(at, 2)[1];
+};
 /** --callees NAME: also break NAME's inclusive time down by the functions it calls (any depth). */
-const focus = calleesIndex === -1 ? undefined : args.splice(calleesIndex, 2)[1];
+const focus = option('--callees');
+/** --callers NAME: also break NAME's inclusive time down by the function that called it. */
+const callee = option('--callers');
+const perCalls = Number(option('--per') ?? 0);
+const fromUs = Number(option('--from') ?? 0) * 1e6;
 const file = args[0];
 const top = Number(args[1] ?? 25);
 if (!file) {
@@ -109,8 +120,14 @@ let all = 0;
 
 const add = (map: Map<string, number>, key: string, us: number) => map.set(key, (map.get(key) ?? 0) + us);
 
+/** NAME's inclusive time by its caller (the frame above its outermost occurrence). */
+const callers = new Map<string, number>();
+let calleeTotal = 0;
+let elapsed = 0;
 for (let i = 0; i < profile.samples.length; i++) {
   const us = profile.timeDeltas[i + 1] ?? 0; // a sample's time is the delta to the next one
+  elapsed += profile.timeDeltas[i] ?? 0;
+  if (elapsed < fromUs) continue;
   const node = byId.get(profile.samples[i] as number);
   if (!node) continue;
   all += us;
@@ -151,19 +168,27 @@ for (let i = 0; i < profile.samples.length; i++) {
       for (const key of new Set(stack.slice(0, at))) add(under, key, us);
     }
   }
+  if (callee !== undefined) {
+    const at = stack.findLastIndex((k) => k.startsWith(`${callee} `));
+    if (at !== -1) {
+      calleeTotal += us;
+      add(callers, stack[at + 1] ?? '(root)', us);
+    }
+  }
 }
 
 const busy = all - idle;
 const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
+const perCall = (us: number) => (perCalls > 0 ? `  ${(us / perCalls).toFixed(1).padStart(7)} µs/call` : '');
 const print = (title: string, map: Map<string, number>, n: number) => {
   process.stdout.write(`\n${title}\n`);
   for (const [key, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n)) {
-    process.stdout.write(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${key}\n`);
+    process.stdout.write(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms${perCall(us)}  ${key}\n`);
   }
 };
 
 process.stdout.write(
-  `${path}\n  wall ${(all / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${((100 * busy) / all).toFixed(1)}%), shares below are of busy time\n`,
+  `${path}\n  wall ${(all / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (${((100 * busy) / all).toFixed(1)}%)${perCall(busy)}, shares below are of busy time\n`,
 );
 print('time by layer (whole stack)', layers, 10);
 print('self time by package', packages, 15);
@@ -172,4 +197,7 @@ print('self time by function', self, top);
 print('total (inclusive) time by function', total, top);
 if (focus !== undefined) {
   print(`under ${focus} (${pct(focusTotal).trim()} of busy): inclusive time of its callees`, under, top);
+}
+if (callee !== undefined) {
+  print(`${callee} (${pct(calleeTotal).trim()} of busy) by caller`, callers, top);
 }

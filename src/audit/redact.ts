@@ -42,10 +42,23 @@ export interface RedactorOptions {
 export type RedactionLevel = 'full' | 'credentials';
 
 const MAX_DEPTH = 32;
+/** Clean strings remembered per level (then forgotten all at once), and the longest one (see `clean`). */
+const CLEAN_STRINGS = 4096;
+const CLEAN_MAX_LENGTH = 256;
 
 export class Redactor {
   private readonly maskSecrets: ((line: string) => string) | undefined;
   private readonly pii: boolean;
+  /**
+   * Short strings `text` left unchanged, by level. An audit event's keys and most of its values
+   * repeat from one event to the next (event type, method, upstream, tool, outcome, principal), and
+   * each string costs ~1.5 µs through the dozen masks: remembered, a repeat costs a lookup and the
+   * result is the same. Only strings in which no mask found anything are kept, so the cache never
+   * holds a secret, a credential or personal data. A plain set, emptied when full: unique strings
+   * (request ids, times) fill it, and the repeating ones are back after one event; an LRU's
+   * bookkeeping cost more than it saved.
+   */
+  private readonly clean: Record<RedactionLevel, Set<string>> = { full: new Set(), credentials: new Set() };
 
   /** `secrets`: every value the config filled from ${env:…}/${file:…}. */
   constructor(secrets: readonly string[] = [], options: RedactorOptions = {}) {
@@ -55,8 +68,16 @@ export class Redactor {
 
   /** `s` with every secret, credential, URL query and (unless off) personal datum masked. */
   text(s: string, level: RedactionLevel = 'full'): string {
-    const out = maskCredentials(this.maskSecrets ? this.maskSecrets(s) : s);
-    return level === 'credentials' || !this.pii ? out : maskPersonalData(out);
+    const short = s.length <= CLEAN_MAX_LENGTH;
+    if (short && this.clean[level].has(s)) return s;
+    const masked = maskCredentials(this.maskSecrets ? this.maskSecrets(s) : s);
+    const out = level === 'credentials' || !this.pii ? masked : maskPersonalData(masked);
+    if (short && out === s) {
+      const clean = this.clean[level];
+      if (clean.size >= CLEAN_STRINGS) clean.clear();
+      clean.add(s);
+    }
+    return out;
   }
 
   /**

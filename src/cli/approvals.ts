@@ -30,7 +30,7 @@ async function withApprovals<T>(
   work: (store: ApprovalStore, audit: AuditLog, ttl: number) => Promise<T>,
 ): Promise<T> {
   const { config, baseDir, secrets } = loadOrExit(options.config);
-  const { store } = openStore(config, baseDir);
+  const { store } = await openStore(config, baseDir);
   const audit = new AuditLog({
     redactor: new Redactor(secrets),
     ...(config.audit.store ? { store: store.audit } : {}),

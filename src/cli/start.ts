@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { type RunningGateway, startGateway } from '../gateway/start.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, flushLogger } from '../log/logger.js';
 import { clientSnippets } from './client-snippets.js';
 import { brokenUpstreams } from './deep-check.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
@@ -42,7 +42,7 @@ export async function serve(loaded: LoadedConfig, createKey: string): Promise<vo
     logger.info({ signal }, 'shutting down');
     // Records gateway.stop and writes every queued audit event before the process ends.
     await gateway.close(signal);
-    logger.flush();
+    await flushLogger(logger);
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

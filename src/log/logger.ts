@@ -7,6 +7,7 @@
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { REDACTED, Redactor, secretMasker } from '../audit/redact.js';
+import { stdoutDestination } from './stdout-destination.js';
 
 export type { Logger } from 'pino';
 export { REDACTED, secretMasker };
@@ -53,6 +54,20 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       hooks: { streamWrite: (line) => redactor.text(line) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? stdoutDestination(),
   );
+}
+
+/**
+ * Resolves once every line logged so far is written (stdout is written in batches), or after
+ * `timeoutMs` when the reader of stdout is stalled; pino's exit hook then writes what is left.
+ */
+export function flushLogger(logger: Logger, timeoutMs = 2000): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(done, timeoutMs);
+    logger.flush(() => {
+      clearTimeout(timer);
+      done();
+    });
+  });
 }

@@ -15,6 +15,8 @@ export type KeyPurpose =
   | 'refresh-token'
   | 'upstream-login-state'
   | 'authorize-transaction'
+  | 'request-state'
+  | 'request-state-route'
   | 'approval-csrf'
   | 'approval-sign-in'
   | 'approval-request-state'

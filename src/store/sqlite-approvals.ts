@@ -4,50 +4,8 @@
  * both win: a decision needs status 'pending', a use needs 'approved' and no used_at.
  */
 import type Database from 'better-sqlite3';
-import type { ApprovalBinding, ApprovalRecord, ApprovalStatus, ApprovalStore } from './store.js';
-
-interface ApprovalRow {
-  id: string;
-  principal_id: string;
-  principal_name: string;
-  upstream: string;
-  tool: string;
-  arguments_hash: string;
-  arguments_shown: string;
-  policy_version: string;
-  status: ApprovalStatus;
-  created_at: number;
-  expires_at: number;
-  decided_at: number | null;
-  decided_by: string | null;
-  used_at: number | null;
-}
-
-const toRecord = (row: ApprovalRow): ApprovalRecord => ({
-  id: row.id,
-  principalId: row.principal_id,
-  principalName: row.principal_name,
-  upstream: row.upstream,
-  tool: row.tool,
-  argumentsHash: row.arguments_hash,
-  argumentsShown: row.arguments_shown,
-  policyVersion: row.policy_version,
-  status: row.status,
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-  decidedAt: row.decided_at,
-  decidedBy: row.decided_by,
-  usedAt: row.used_at,
-});
-
-/** Only the binding's own fields: callers may pass a whole record. */
-const bindingParams = (b: ApprovalBinding) => ({
-  principalId: b.principalId,
-  upstream: b.upstream,
-  tool: b.tool,
-  argumentsHash: b.argumentsHash,
-  policyVersion: b.policyVersion,
-});
+import { type ApprovalRow, bindingParams, toApproval } from './rows.js';
+import type { ApprovalStore } from './store.js';
 
 const BOUND = `principal_id = @principalId AND upstream = @upstream AND tool = @tool
   AND arguments_hash = @argumentsHash AND policy_version = @policyVersion`;
@@ -88,14 +46,14 @@ export function sqliteApprovalStore(db: Database.Database): ApprovalStore {
     },
     async get(id) {
       const row = byId.get(id);
-      return row ? toRecord(row) : undefined;
+      return row ? toApproval(row) : undefined;
     },
     async findOpen(binding, now) {
       const row = open.get({ ...bindingParams(binding), now });
-      return row ? toRecord(row) : undefined;
+      return row ? toApproval(row) : undefined;
     },
     async list(status) {
-      return (status === undefined ? all.all() : ofStatus.all(status)).map(toRecord);
+      return (status === undefined ? all.all() : ofStatus.all(status)).map(toApproval);
     },
     async decide(id, decision, by, at, usableUntil) {
       return decide.run({ id, decision, by, at, usableUntil }).changes === 1;
@@ -104,7 +62,7 @@ export function sqliteApprovalStore(db: Database.Database): ApprovalStore {
       return consume.run({ id, ...bindingParams(binding), at }).changes === 1;
     },
     async expire(now) {
-      return expire.all(now).map(toRecord);
+      return expire.all(now).map(toApproval);
     },
   };
 }

@@ -21,7 +21,7 @@ import { captureSecrets } from '../helpers/capture.js';
 import { post } from '../helpers/client.js';
 import { eventually } from '../helpers/gateway.js';
 import { call, sleep } from '../helpers/limits.js';
-import { MODERN, modernEnvelope, modernHeaders, responsesOf } from '../helpers/policy.js';
+import { modernEnvelope, modernHeaders, responsesOf } from '../helpers/policy.js';
 
 const SCREENSHOTS = process.env.PORTCULLIS_SCREENSHOTS ?? join(tmpdir(), 'portcullis-screenshots');
 const WEBHOOK_SECRET = 'webhook-secret-0f3a9c1e5b7d2e4f6a8c0b1d3e5f7a9c';
@@ -235,8 +235,10 @@ describe('approval: the page, the CLI and a 2025 caller without URL elicitation'
   });
 
   it('the webhook receives each request signed, with the link and no raw secret', async () => {
-    assert.ok(await eventually(() => deliveries.length > 0));
-    const delivery = deliveries.at(-1) as (typeof deliveries)[number];
+    const ofEdit = () =>
+      deliveries.find((d) => (JSON.parse(d.body) as { tool?: string }).tool === 'edit_file');
+    assert.ok(await eventually(() => ofEdit() !== undefined));
+    const delivery = ofEdit() as (typeof deliveries)[number];
     const headers = {
       timestamp: delivery.headers['x-portcullis-timestamp'] as string,
       signature: delivery.headers['x-portcullis-signature'] as string,
@@ -304,14 +306,17 @@ describe('approval: callers that can be sent to the page', () => {
       { ...modernHeaders('tools/call', 'edit_file'), ...f.keys.auth(name) },
     );
   };
-  const resultOf = (r: { headers: Headers; text: string }) =>
-    responsesOf(r)[0]?.result as Record<string, unknown> | undefined;
+  const resultOf = (r: { headers: Headers; text: string }): Record<string, unknown> => {
+    const result = responsesOf(r)[0]?.result as Record<string, unknown> | undefined;
+    assert.ok(result, r.text);
+    return result;
+  };
 
   it('2026-07-28: input_required with a URL elicitation; the retry runs once approved, once', async () => {
     const before = f.runs();
     const first = resultOf(await modern(f.edit()));
     assert.equal(first?.resultType, 'input_required');
-    const input = (first?.inputRequests as Record<string, { method: string; params: Record<string, string> }>)
+    const input = (first.inputRequests as Record<string, { method: string; params: Record<string, string> }>)
       .approval;
     assert.equal(input?.method, 'elicitation/create');
     assert.equal(input?.params.mode, 'url');
@@ -334,7 +339,7 @@ describe('approval: callers that can be sent to the page', () => {
     assert.equal(f.runs(), before + 1);
     const replay = resultOf(await retry(state));
     assert.equal(replay?.resultType, 'input_required', 'the state does not run it twice');
-    const next = (replay?.inputRequests as Record<string, { params: Record<string, string> }>).approval;
+    const next = (replay.inputRequests as Record<string, { params: Record<string, string> }>).approval;
     assert.notEqual(next?.params.elicitationId, id, 'a replay asks for a new approval');
     assert.equal(f.runs(), before + 1);
 
@@ -348,7 +353,7 @@ describe('approval: callers that can be sent to the page', () => {
 
   it('2026-07-28: a denial refuses the retry; a declined elicitation ends the call', async () => {
     const first = resultOf(await modern(f.edit()));
-    const id = (first?.inputRequests as Record<string, { params: Record<string, string> }>).approval?.params
+    const id = (first.inputRequests as Record<string, { params: Record<string, string> }>).approval?.params
       .elicitationId as string;
     const state = first?.requestState as string;
     const retry = (action: string) =>

@@ -101,7 +101,8 @@ describe('portcullis start with apiKeys.bootstrapAdmin', () => {
         'the store lives relative to the config file',
       );
       await assertAuthenticated(first.url, { authorization: `Bearer ${key}` });
-      assert.ok(first.stdout().includes('created the first admin API key'));
+      // Log lines reach stdout in batches (src/log/stdout-destination.ts): soon, not at once.
+      assert.ok(await eventually(() => first.stdout().includes('created the first admin API key')));
     } finally {
       assert.equal(await first.stop(), 0);
     }

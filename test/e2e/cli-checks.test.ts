@@ -100,10 +100,13 @@ describe('start with an upstream that cannot start', () => {
         stderr,
         /Portcullis is listening, but 1 upstream\(s\) cannot start — fix the config and restart:\n {2}config: upstreams\.files\.command: 'nodee' is not on PATH/,
       );
+      // Log lines reach stdout in batches (src/log/stdout-destination.ts): soon, not at once.
       assert.ok(
-        stdout
-          .split('\n')
-          .some((l) => l.includes('"level":50') && l.includes("upstreams.files.command: 'nodee'")),
+        await eventually(() =>
+          stdout
+            .split('\n')
+            .some((l) => l.includes('"level":50') && l.includes("upstreams.files.command: 'nodee'")),
+        ),
         stdout,
       );
     } finally {

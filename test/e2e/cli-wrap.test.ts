@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { echoWith } from '../helpers/auth.js';
 import { serveCli } from '../helpers/cli.js';
 import { INITIALIZE, post } from '../helpers/client.js';
-import { EVERYTHING } from '../helpers/gateway.js';
+import { EVERYTHING, eventually } from '../helpers/gateway.js';
 
 const CLI = resolve('dist/cli/main.js');
 const home = mkdtempSync(join(tmpdir(), 'pcl-wrap-'));
@@ -37,8 +37,12 @@ describe('portcullis wrap', () => {
       assert.ok(key, first.stderr());
       await echoWith(first.url, { Authorization: `Bearer ${key}` });
       assert.equal((await post(first.url, INITIALIZE)).status, 401);
-      assert.match(first.stdout(), /"type":"gateway\.start"/, 'audit events go to stdout');
-      assert.match(first.stdout(), /"type":"policy\.decision"/);
+      // Log lines reach stdout in batches (src/log/stdout-destination.ts): soon, not at once.
+      assert.ok(
+        await eventually(() => /"type":"policy\.decision"/.test(first.stdout())),
+        'audit events go to stdout',
+      );
+      assert.match(first.stdout(), /"type":"gateway\.start"/);
     } finally {
       assert.equal(await first.stop(), 0);
     }

@@ -1,7 +1,7 @@
 /**
  * A gateway in front of the real filesystem server whose destructive calls (edit_file, write_file,
  * move_file) policy.approval holds: API keys `app` and `other` (all scopes) call, Basic users
- * `alice` (tools:approve) and `bob` (editor: no approve scope) sign in to the approval page; the
+ * `alice` (tools:approve, and every files scope, to call herself) and `bob` (editor: no approve scope) sign in to the approval page; the
  * file count.txt gains one `+` each time the held edit runs, so a test can count runs.
  */
 import assert from 'node:assert/strict';
@@ -44,7 +44,7 @@ export async function approvalFixture(approval: string, prefix = 'pcl-approval-'
   const count = join(dir, 'count.txt');
   writeFileSync(count, 'count:\n');
   const users = await Promise.all(
-    Object.entries({ alice: '{ scopes: [tools:approve] }', bob: '{ roles: [editor] }' }).map(
+    Object.entries({ alice: '{ scopes: [tools:approve, "files:*"] }', bob: '{ roles: [editor] }' }).map(
       async ([name, rest]) =>
         `${name}: { passwordHash: "${await hashPassword(PASSWORDS[name as keyof typeof PASSWORDS])}", ${rest.slice(2)}`,
     ),

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { createLogger, REDACTED, secretMasker } from '../../src/log/logger.js';
 
@@ -239,5 +241,75 @@ describe('secretMasker', () => {
       mask('raw x"y/z 1 json x\\"y/z 1 url x%22y%2Fz%201 end'),
       `raw ${REDACTED} json ${REDACTED} url ${REDACTED} end`,
     );
+  });
+});
+
+describe('createLogger: stdout in batches', () => {
+  /** Runs `body` in a fresh process whose logger writes to stdout (a pipe), and returns stdout's lines. */
+  function linesOf(body: string): string[] {
+    const module = new URL('../../src/log/logger.ts', import.meta.url).href;
+    const script = `const { createLogger, flushLogger } = await import(${JSON.stringify(module)});
+      const logger = createLogger({ secrets: ['sk-live-7f3a9c2e1b'] });
+      ${body}`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      maxBuffer: 64 * 2 ** 20,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout.split('\n').filter((l) => l !== '');
+  }
+  const numbered = (lines: readonly string[]) =>
+    lines.map((l) => (JSON.parse(l) as { n: number; msg: string }).n);
+  const upTo = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+  it('loses no line when the process exits at once after logging (the exit hook writes what waits)', () => {
+    const lines = linesOf(
+      'for (let n = 0; n < 20000; n++) logger.info({ n }, `line ${n} sk-live-7f3a9c2e1b`); process.exit(0);',
+    );
+    assert.deepEqual(numbered(lines), upTo(20000), 'every line, once, in order');
+    assert.ok(
+      lines.every((l) => !l.includes('sk-live-7f3a9c2e1b')),
+      'and each one redacted',
+    );
+  });
+
+  it('loses no line written while a batch is on its way, when shutdown awaits flushLogger', () => {
+    // Batches in flight: lines keep coming across several event-loop turns, then the flush and exit.
+    const lines = linesOf(`let n = 0;
+      for (let turn = 0; turn < 50; turn++) {
+        for (let i = 0; i < 400; i++, n++) logger.info({ n }, 'line');
+        await new Promise((r) => setImmediate(r));
+      }
+      await flushLogger(logger);
+      process.exit(0);`);
+    assert.deepEqual(numbered(lines), upTo(20000));
+  });
+
+  it('writes lines as they come, without waiting for more lines or for the exit', {
+    timeout: 30_000,
+  }, async () => {
+    // The process exits only once both lines have reached this one: held until exit, they never would.
+    // The first goes out at once (after a quiet spell), the second with the periodic flush.
+    const module = new URL('../../src/log/logger.ts', import.meta.url).href;
+    const script = `const { createLogger } = await import(${JSON.stringify(module)});
+      const logger = createLogger();
+      logger.info({ n: 0 }, 'after a quiet spell');
+      logger.info({ n: 1 }, 'right after');
+      process.stdin.resume();
+      process.stdin.on('end', () => process.exit(0));`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.split('\n').length > 2) resolve();
+      }),
+    );
+    child.stdin.end();
+    await once(child, 'exit');
+    assert.deepEqual(numbered(out.split('\n').filter((l) => l !== '')), [0, 1]);
   });
 });

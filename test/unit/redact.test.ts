@@ -347,6 +347,31 @@ describe('Redactor options and levels', () => {
   it("level 'credentials' does the same for one call", () => {
     assert.equal(r.text('alice@example.com pcl_abcdefgh', 'credentials'), `alice@example.com ${REDACTED}`);
   });
+
+  it('masks a string the same way every time it is seen (strings found clean are remembered, per level)', () => {
+    const red = new Redactor([SECRET]);
+    // Clean at 'credentials', not at 'full': seen first at the level that leaves it alone.
+    assert.equal(red.text('bob@example.com', 'credentials'), 'bob@example.com');
+    assert.equal(red.text('bob@example.com'), REDACTED);
+    assert.equal(red.text('bob@example.com', 'credentials'), 'bob@example.com');
+    for (let i = 0; i < 3; i++) {
+      assert.equal(red.text(`key ${SECRET}`), `key ${REDACTED}`);
+      assert.equal(red.text('pcl_abcdefgh', 'credentials'), REDACTED);
+      assert.equal(red.text('tools/call'), 'tools/call');
+      assert.deepEqual(red.value({ password: 'x', who: 'bob@example.com', m: 'tools/call' }), {
+        password: REDACTED,
+        who: REDACTED,
+        m: 'tools/call',
+      });
+    }
+  });
+
+  it('still masks every string when more distinct clean strings come than it remembers', () => {
+    const red = new Redactor([SECRET]);
+    for (let i = 0; i < 10_000; i++) assert.equal(red.text(`id-${i}`), `id-${i}`);
+    assert.equal(red.text(`id-1 ${SECRET}`), `id-1 ${REDACTED}`);
+    assert.equal(red.text('id-9999'), 'id-9999');
+  });
 });
 
 describe('Redactor.value', () => {
