@@ -122,6 +122,32 @@ export interface ToolReviewedEvent extends EventBase<'admin.tool_approved' | 'ad
   readonly fingerprint: string;
 }
 
+/**
+ * A call held for a person's approval (policy.approval, src/policy/approvals.ts): `requested` when
+ * the request is made, `approved`/`denied` when someone decides, `expired` when no one did in time
+ * (a denial), `used` when the approved call runs (once). Never the arguments: their hash.
+ */
+export interface ApprovalEvent
+  extends EventBase<
+    'approval.requested' | 'approval.approved' | 'approval.denied' | 'approval.expired' | 'approval.used'
+  > {
+  readonly approvalId: string;
+  readonly upstream: string;
+  readonly tool: string;
+  /** The caller whose call is held (for `expired`, only its id and name are known). */
+  readonly principal: AuditPrincipal | { readonly id: string; readonly name: string };
+  /** sha256 of the arguments' canonical JSON: which call, without its values. */
+  readonly argumentsHash: string;
+  /** `requested`: the approval rule that held the call. */
+  readonly rule?: string;
+  /** `approved`/`denied` on the approval page: who decided. */
+  readonly approver?: AuditPrincipal;
+  /** `approved`/`denied` with `portcullis approvals`: the operator. */
+  readonly actor?: AuditActor;
+  /** ISO 8601: until when the request waits (`requested`) or the approval may be used (`approved`). */
+  readonly expiresAt?: string;
+}
+
 /** The gateway is stopping: sessions closed, upstreams stopped, the audit queue about to be flushed. */
 export interface GatewayStopEvent extends EventBase<'gateway.stop'> {
   /** `SIGTERM`, `SIGINT`, or `close` when stopped programmatically. */
@@ -351,6 +377,7 @@ export type AuditEvent =
   | GatewayStopEvent
   | ToolDriftEvent
   | ToolReviewedEvent
+  | ApprovalEvent
   | AuthSuccessEvent
   | AuthFailureEvent
   | PolicyDecisionEvent
@@ -388,6 +415,11 @@ export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
   'tool.drift',
   'admin.tool_approved',
   'admin.tool_rejected',
+  'approval.requested',
+  'approval.approved',
+  'approval.denied',
+  'approval.expired',
+  'approval.used',
 ];
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -481,6 +513,23 @@ export function auditColumns(event: AuditEvent): AuditColumns {
         upstream: event.upstream,
         tool: event.tool,
         outcome: null,
+      };
+    case 'approval.requested':
+    case 'approval.approved':
+    case 'approval.denied':
+    case 'approval.expired':
+    case 'approval.used':
+      return {
+        principal: event.principal.id,
+        principalName: event.principal.name,
+        upstream: event.upstream,
+        tool: event.tool,
+        outcome:
+          event.type === 'approval.approved' || event.type === 'approval.used'
+            ? 'allowed'
+            : event.type === 'approval.requested'
+              ? null
+              : 'denied',
       };
     case 'admin.key_created':
     case 'admin.key_revoked':

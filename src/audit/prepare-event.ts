@@ -67,6 +67,19 @@ export class AuditEventPreparer {
         ...(username !== undefined ? { username: this.redactor.text(username, 'credentials') } : {}),
       };
     }
+    if (raw.type.startsWith('approval.')) {
+      // Who asked and who decided stay readable, as for every other event naming them.
+      const { principal, approver, actor, ...rest } = raw as Extract<
+        AuditEvent,
+        { type: `approval.${string}` }
+      >;
+      return {
+        ...this.redactor.value(rest),
+        principal: this.redactor.value(principal, 'credentials'),
+        ...(approver ? { approver: this.redactor.value(approver, 'credentials') } : {}),
+        ...(actor ? { actor: this.redactor.value(actor, 'credentials') } : {}),
+      } as AuditEvent;
+    }
     if (
       raw.type === 'admin.key_created' ||
       raw.type === 'admin.key_revoked' ||

@@ -2,6 +2,7 @@
 /** The portcullis command. Every subcommand takes --config FILE (default ./portcullis.yaml). */
 import { Command } from 'commander';
 import { VERSION } from '../core/version.js';
+import { registerApprovals } from './approvals.js';
 import { registerAudit } from './audit.js';
 import { registerCheckConfig } from './check-config.js';
 import { registerClients } from './clients.js';
@@ -32,5 +33,6 @@ registerClients(program);
 registerConsents(program);
 registerSessions(program);
 registerTools(program);
+registerApprovals(program);
 
 await program.parseAsync(process.argv);

@@ -56,6 +56,10 @@ export const ERROR_CATALOG = {
   insufficient_scope: { status: 403, rpc: RPC.forbidden },
   forbidden: { status: 403, rpc: RPC.forbidden },
   tool_not_approved: { status: 403, rpc: RPC.forbidden },
+  /** policy.approval: the call waits for a person; data carries the approval's id and link. */
+  approval_required: { status: 403, rpc: RPC.forbidden },
+  approval_denied: { status: 403, rpc: RPC.forbidden },
+  approval_expired: { status: 403, rpc: RPC.forbidden },
   insecure_transport: { status: 403, rpc: RPC.invalidRequest },
   host_not_allowed: { status: 403, rpc: RPC.invalidRequest },
   origin_not_allowed: { status: 403, rpc: RPC.invalidRequest },

@@ -29,6 +29,7 @@ import type { Connector } from '../upstream/connection.js';
 import { startHttp } from '../upstream/http.js';
 import { startStdio } from '../upstream/stdio.js';
 import { WarmPool } from '../upstream/warm-pool.js';
+import type { GatewayApprovals } from './approvals.js';
 import type { Closer } from './closer.js';
 import type { Services } from './services.js';
 
@@ -78,6 +79,7 @@ export function openChannels(
   policy: Policy,
   logger: Logger,
   closer: Closer,
+  approvals?: GatewayApprovals,
 ): Channels {
   const { config, baseDir } = loaded;
   const upstreamOf = (name: string) => config.upstreams[name] as UpstreamConfig;
@@ -134,6 +136,7 @@ export function openChannels(
     await link.start();
     return link;
   };
+  const held = approvals ? { approvals: { service: approvals.service, hold: approvals.hold } } : {};
   const pins = new ToolPins({
     mode: config.policy.pinning,
     store: services.keyStore?.store.pins ?? memoryPinStore(),
@@ -149,7 +152,7 @@ export function openChannels(
       const answer = await link.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
       return 'result' in answer ? answer.result : {};
     }, config.limits.maxCacheTtl);
-    return new Gatekeeper({ policy, upstream, catalog, pins });
+    return new Gatekeeper({ policy, upstream, catalog, pins, ...held });
   };
 
   return {
@@ -164,7 +167,7 @@ export function openChannels(
         ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl)
         : undefined;
       const gatekeeper = adapter
-        ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog, pins })
+        ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog, pins, ...held })
         : gatekeeperFor(upstream, link);
       return new Session({
         principal,

@@ -2,6 +2,7 @@
 
 import { protectedResourceMetadata } from '../auth/protected-resource.js';
 import type { LoadedConfig } from '../config/load.js';
+import { ApprovalPages } from '../http/approval-pages.js';
 import { frontDoor } from '../http/server.js';
 import type { Logger } from '../log/logger.js';
 import { metricsHandler } from '../observability/metrics.js';
@@ -12,6 +13,7 @@ import { mcpPipeline } from '../pipeline/mcp-stages.js';
 import type { Policy } from '../policy/policy.js';
 import { forwardToOwner } from '../relay/modern/forward.js';
 import { modernRelay } from '../relay/modern/relay.js';
+import type { GatewayApprovals } from './approvals.js';
 import type { GatewayAuth } from './auth.js';
 import type { Channels } from './channels.js';
 import type { Drain } from './drain.js';
@@ -27,6 +29,7 @@ export function routes(
     readonly publicUrl: URL;
     readonly scopes: readonly string[];
     readonly drain: Drain;
+    readonly approvals?: GatewayApprovals | undefined;
   },
   logger: Logger,
 ): ReturnType<typeof frontDoor> {
@@ -97,6 +100,22 @@ export function routes(
     resourceMetadata: (path, upstream) =>
       protectedResourceMetadata(config.auth, publicUrl, path, upstream, parts.scopes),
     ...(oauth ? { oauth: { server: oauth, limitIp: limits.ip } } : {}),
+    ...(parts.approvals
+      ? {
+          approvals: {
+            pages: new ApprovalPages({
+              approvals: parts.approvals.service,
+              users: authenticators.basic,
+              scopesOf: (principal) => policy.scopesOf(principal),
+              secret: parts.approvals.secret,
+              publicUrl,
+              audit: auditLog,
+              servesStylesheet: oauth !== undefined,
+            }),
+            limitIp: limits.ip,
+          },
+        }
+      : {}),
     trustedProxies: config.listen.trustedProxies,
     allowedOrigins: config.listen.allowedOrigins,
     publicUrl,

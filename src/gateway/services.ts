@@ -36,7 +36,7 @@ export async function openServices(loaded: LoadedConfig, logger: Logger, closer:
     l.close(),
   );
   const keyStore =
-    config.auth.apiKeys || config.auth.oauth || config.audit.store
+    config.auth.apiKeys || config.auth.oauth || config.audit.store || config.policy.approval.rules.length > 0
       ? closer.add('store', await openStore(config, baseDir, { logger }), (s) => s.store.close())
       : undefined;
   const metrics = config.metrics.enabled

@@ -12,6 +12,7 @@ import { Policy } from '../policy/policy.js';
 import { scopesSupported } from '../policy/vocabulary.js';
 import { redactUrl } from '../upstream/redact-url.js';
 import { runningChildren } from '../upstream/stdio.js';
+import { openApprovals } from './approvals.js';
 import { openAuth } from './auth.js';
 import { openChannels } from './channels.js';
 import { startupChecks } from './checks.js';
@@ -76,14 +77,17 @@ export function startGateway(
     const policy = new Policy(config.policy);
     const scopes = scopesSupported(Object.keys(config.upstreams), config.policy.rules);
     const auth = await openAuth(loaded, services, { publicUrl, policy, scopes, ...testing }, closer);
-    const channels = openChannels(loaded, services, policy, logger, closer);
+    const approvals = openApprovals(loaded, services, publicUrl, logger, closer);
+    const channels = openChannels(loaded, services, policy, logger, closer, approvals);
     services.metrics?.watch({
       sessions: () => channels.sessions.size,
       childProcesses: runningChildren,
       audit: services.auditLog,
       warmPools: () => channels.warmPools.values(),
     });
-    held.open(routes(loaded, { services, auth, channels, policy, publicUrl, scopes, drain }, logger));
+    held.open(
+      routes(loaded, { services, auth, channels, policy, publicUrl, scopes, drain, approvals }, logger),
+    );
     logger.info(startedLine(loaded, url, publicUrl, services.limiters.state), 'portcullis started');
     await startupChecks(loaded, services, channels, policy, logger);
     if (auth.bootstrapKey)

@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import type { ReadinessReport } from '../observability/readiness.js';
 import type { RequestContext } from '../pipeline/context.js';
+import type { ApprovalPages } from './approval-pages.js';
 import { clientAddressResolver } from './client-address.js';
 import { cors } from './cors.js';
 import { PRM_PREFIX } from './resource-url.js';
@@ -39,6 +40,11 @@ export interface FrontDoorOptions {
   /** The gateway's own OAuth authorization server, and the per-IP limit its endpoints share. */
   readonly oauth?: {
     readonly server: AuthorizationServer;
+    readonly limitIp: (clientIp: string) => Promise<void>;
+  };
+  /** The approval pages (policy.approval), under the same per-IP limit. */
+  readonly approvals?: {
+    readonly pages: ApprovalPages;
     readonly limitIp: (clientIp: string) => Promise<void>;
   };
 }
@@ -118,6 +124,20 @@ export function frontDoor(options: FrontDoorOptions): (req: IncomingMessage, res
           const error = toGatewayError(err);
           logRefusal(error, requestId, req.method, pathname);
           sendGatewayErrorAsOAuth(res, error);
+        });
+      options.track(handling);
+      return;
+    }
+    const pageRoute = options.approvals?.pages.route(req.method, pathname);
+    if (pageRoute && options.approvals) {
+      const handling = options.approvals
+        .limitIp(ip)
+        .then(() => pageRoute({ req, res, clientIp: ip, secure, requestId }))
+        .catch((err: unknown) => {
+          const error = toGatewayError(err);
+          logRefusal(error, requestId, req.method, pathname);
+          if (res.headersSent) res.destroy();
+          else sendError(res, error, requestId);
         });
       options.track(handling);
       return;

@@ -30,7 +30,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isLoopbackHost } from '../net/loopback.js';
 
 /** Which form a token is for: a login token cannot approve consent. */
-export type CsrfForm = 'login' | 'consent' | 'external-login';
+export type CsrfForm = 'login' | 'consent' | 'external-login' | 'approval-login' | 'approval';
 
 export type CsrfErrorCode =
   | 'csrf_cookie_missing'

@@ -17,6 +17,9 @@ export type KeyPurpose =
   | 'authorize-transaction'
   | 'request-state'
   | 'request-state-route'
+  | 'approval-csrf'
+  | 'approval-sign-in'
+  | 'approval-request-state'
   | `access-token-es256:${number}:${number}`;
 
 /** Domain separation from the other uses of the server secret (API-key hashing keys it directly). */

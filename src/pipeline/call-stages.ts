@@ -3,7 +3,8 @@
  * (a 2025 session's POST or a 2026-07-28 stateless request) and whichever upstream it goes to:
  *
  *   audit the answer ─▶ authorize (policy and argument guards, with the upstream's catalog; a
- *   refusal is the answer) ─▶ filter the result (lists and embedded resources) ─▶ the channel
+ *   refusal is the answer) ─▶ filter the result (lists and embedded resources) ─▶ hold for a
+ *   person's approval (policy.approval) ─▶ the channel
  *
  * Each stage is `(call, next)` and returns the response: a check answers instead of calling
  * `next()`; the result filter works on what `next()` returned.
@@ -12,6 +13,7 @@ import type { RequestAudit } from '../audit/request-audit.js';
 import type { JsonRpcRequest, JsonRpcResponse } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import { rpcError } from '../core/render.js';
+import type { UrlAsk } from '../policy/approval-hold.js';
 import { canStepUp, type Gatekeeper } from '../policy/gatekeeper.js';
 import { compose, type Stage } from './compose.js';
 
@@ -30,8 +32,13 @@ export interface CallContext {
    * again (MCP step-up) is then thrown, so the transport answers it as HTTP 403 with its challenge.
    */
   readonly alone: boolean;
-  /** The channel's relaying of the request to its upstream: the innermost stage. */
-  readonly relay: () => Promise<JsonRpcResponse>;
+  /** How the caller can be sent to a page mid-call (URL elicitation), for a call held for approval. */
+  readonly ask?: UrlAsk;
+  /**
+   * The channel's relaying of a request to its upstream: the innermost stage. It takes the request
+   * because a stage may forward it changed (an approval's input round removed).
+   */
+  readonly relay: (request: JsonRpcRequest) => Promise<JsonRpcResponse>;
 }
 
 export type CallStage = Stage<CallContext, JsonRpcResponse>;
@@ -74,6 +81,17 @@ const filterResult: CallStage = async (call, next) => {
   return { ...response, result: await call.gatekeeper.screenPinned(method, visible) };
 };
 
-const STAGES: readonly CallStage[] = [auditAnswer, authorize, filterResult];
+/**
+ * A tools/call an approval rule holds (policy.approval) runs only with a person's approval for
+ * exactly it, once; until then the caller is told how to get one (src/policy/approval-hold.ts).
+ */
+const holdForApproval: CallStage = async (call, next) => {
+  const held = await call.gatekeeper.held(call.request, call.principal);
+  const hold = call.gatekeeper.approvalHold;
+  if (!held || !hold) return next();
+  return hold.run(held, call);
+};
 
-export const runCall: RunCall = compose(STAGES, (call) => call.relay());
+const STAGES: readonly CallStage[] = [auditAnswer, authorize, filterResult, holdForApproval];
+
+export const runCall: RunCall = compose(STAGES, (call) => call.relay(call.request));

@@ -9,6 +9,8 @@ import { GatewayError } from '../core/errors.js';
 import type { JsonRpcRequest, Params } from '../core/jsonrpc.js';
 import { methodFacts } from '../core/methods.js';
 import type { Principal } from '../core/principal.js';
+import type { ApprovalHold, HeldCall } from './approval-hold.js';
+import type { Approvals } from './approvals.js';
 import type { ToolCatalog } from './catalog.js';
 import { PIN_KINDS } from './pin-diff.js';
 import type { ToolPins } from './pins.js';
@@ -28,6 +30,8 @@ export interface GatekeeperOptions {
   readonly catalog: ToolCatalog;
   /** Tool pinning; without it, definitions are not checked. */
   readonly pins?: ToolPins;
+  /** Human approval (policy.approval); without it, no call is held. */
+  readonly approvals?: { readonly service: Approvals; readonly hold: ApprovalHold };
 }
 
 export class Gatekeeper {
@@ -77,6 +81,27 @@ export class Gatekeeper {
       );
     }
     return later;
+  }
+
+  /**
+   * The approval rule that holds this tools/call, with what an approval for it is bound to; undefined
+   * when no rule holds it. The tool's class is the policy's, from this upstream's catalog.
+   */
+  async held(request: JsonRpcRequest, principal: Principal): Promise<HeldCall | undefined> {
+    const { approvals, policy, upstream } = this.options;
+    if (!approvals || approvals.service.rules.size === 0 || request.method !== 'tools/call') return undefined;
+    const name = String(request.params?.name);
+    const tool = await this.catalog.tool(name);
+    if (!tool) return undefined;
+    const args = request.params?.arguments as Params | undefined;
+    const match = approvals.service.rules.match(upstream, name, policy.toolClass(upstream, tool), args);
+    return match
+      ? { match, binding: approvals.service.bindingOf(principal, upstream, name, args) }
+      : undefined;
+  }
+
+  get approvalHold(): ApprovalHold | undefined {
+    return this.options.approvals?.hold;
   }
 
   /** A list result without what pinning hides (`policy.pinning: enforce`): tools, prompts, templates. */

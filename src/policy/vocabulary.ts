@@ -15,7 +15,7 @@ export const SCOPES = {
 } as const;
 
 /** `<upstream>:read|write|destructive`: the same grants, limited to one upstream. */
-export function upstreamScope(upstream: string, level: 'read' | 'write' | 'destructive'): string {
+export function upstreamScope(upstream: string, level: 'read' | 'write' | 'destructive' | 'approve'): string {
   return `${upstream}:${level}`;
 }
 
@@ -28,6 +28,10 @@ const GRANTS: readonly (readonly [string, string])[] = [
   [
     SCOPES.toolsDestructive,
     'also needed for a destructive tool (not read-only, `destructiveHint` not `false`)',
+  ],
+  [
+    'tools:approve',
+    'decide the calls `policy.approval` holds for a person (approval page); `<upstream>:approve` for one upstream',
   ],
   [SCOPES.resourcesRead, 'list, read and subscribe to resources and resource templates'],
   [SCOPES.promptsRead, 'list and get prompts, and complete their arguments'],
@@ -76,12 +80,23 @@ export function scopesSupported(
 /** The admin API's scope (src/http/admin-api.ts ADMIN_SCOPE): not offered to OAuth clients. */
 export const ADMIN_SCOPE = 'admin';
 
-/** Every scope a key or caller may be given here: those a client may ask for, and `admin`. */
+/**
+ * Deciding held calls (policy.approval) on the approval page: a person's scope, like `admin` not
+ * offered to OAuth clients. `<upstream>:approve` grants it for one upstream.
+ */
+export const APPROVE_SCOPE = 'tools:approve';
+
+/** Every scope a key or caller may be given here: those a client may ask for, `admin` and the approve scopes. */
 export function knownScopes(
   upstreams: readonly string[],
   rules: readonly { readonly require: readonly string[] }[],
 ): string[] {
-  return [...scopesSupported(upstreams, rules), ADMIN_SCOPE];
+  return [
+    ...scopesSupported(upstreams, rules),
+    ADMIN_SCOPE,
+    APPROVE_SCOPE,
+    ...upstreams.map((u) => upstreamScope(u, 'approve')),
+  ];
 }
 
 /**

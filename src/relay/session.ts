@@ -22,12 +22,14 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  type Params,
   progressTokenOf,
 } from '../core/jsonrpc.js';
 import type { Principal } from '../core/principal.js';
 import { rpcError } from '../core/render.js';
 import type { Logger } from '../log/logger.js';
 import type { RunCall } from '../pipeline/call-stages.js';
+import type { UrlAsk } from '../policy/approval-hold.js';
 import type { Gatekeeper } from '../policy/gatekeeper.js';
 import { screenServerRequest } from '../policy/result-filter.js';
 import { CallAbandoned, CallTable } from './call-table.js';
@@ -82,6 +84,8 @@ export class Session {
   private readonly calls = new CallTable<InFlight>();
   /** Session-local id → the upstream's id, for requests the upstream sends to the client. */
   private readonly serverRequests = new ServerRequestIds();
+  /** What the client declared in its initialize request. */
+  private clientCapabilities: Params | undefined;
   private closed = false;
 
   constructor(options: SessionOptions) {
@@ -160,6 +164,9 @@ export class Session {
     post: PostContext,
     alone: boolean,
   ): Promise<void> {
+    if (request.method === 'initialize')
+      this.clientCapabilities = request.params?.capabilities as Params | undefined;
+    const ask = this.urlAsk(exchange);
     let response: JsonRpcResponse;
     try {
       response = await this.runCall({
@@ -170,7 +177,8 @@ export class Session {
         resourceMetadata: post.resourceMetadata,
         audit: post.audit,
         alone,
-        relay: () => this.relay(request, exchange, post.requestId),
+        ...(ask ? { ask } : {}),
+        relay: (forwarded) => this.relay(forwarded, exchange, post.requestId),
       });
     } catch (err) {
       if (err instanceof CallAbandoned) {
@@ -187,6 +195,30 @@ export class Session {
     }
     exchange.complete(request.id, response);
     this.lastActivity = Date.now();
+  }
+
+  /**
+   * How the gateway itself can send this client to a page mid-call: a URL-mode elicitation on the
+   * call's own stream, when the client declared `elicitation.url` (MCP 2025-11-25).
+   */
+  private urlAsk(exchange: PostExchange): UrlAsk | undefined {
+    const elicitation = this.clientCapabilities?.elicitation as Params | undefined;
+    if (!elicitation?.url) return undefined;
+    return {
+      kind: 'elicitation',
+      elicit: (params) =>
+        new Promise((resolve) => {
+          const id = this.serverRequests.addOwn((answer) =>
+            resolve('result' in answer ? answer.result : undefined),
+          );
+          this.route({ jsonrpc: '2.0', id, method: 'elicitation/create', params }, exchange);
+        }),
+      complete: (elicitationId) =>
+        this.route(
+          { jsonrpc: '2.0', method: 'notifications/elicitation/complete', params: { elicitationId } },
+          exchange,
+        ),
+    };
   }
 
   /** The innermost stage: the request to the upstream, settled by its answer or a cancellation. */
@@ -227,6 +259,7 @@ export class Session {
 
   private fromClient(message: JsonRpcNotification | JsonRpcResponse): void {
     if (isResponse(message)) {
+      if (this.serverRequests.answeredOwn(message)) return;
       const upstreamId = this.serverRequests.answered(message.id);
       if (upstreamId === undefined) {
         this.log.debug({ id: message.id }, 'dropped a response to no pending server request');

@@ -113,6 +113,26 @@ const MIGRATIONS: readonly string[] = [
      rejected_hash TEXT,
      PRIMARY KEY (upstream, kind, name)
    )`,
+  // 6: approvals (src/policy/approvals.ts): held calls, each bound to its caller, upstream, tool,
+  // argument hash and policy version; the arguments only as shown (redacted). Used at most once.
+  `CREATE TABLE approvals (
+     id TEXT PRIMARY KEY,
+     principal_id TEXT NOT NULL,
+     principal_name TEXT NOT NULL,
+     upstream TEXT NOT NULL,
+     tool TEXT NOT NULL,
+     arguments_hash TEXT NOT NULL,
+     arguments_shown TEXT NOT NULL,
+     policy_version TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     decided_at INTEGER,
+     decided_by TEXT,
+     used_at INTEGER
+   );
+   CREATE INDEX approvals_binding ON approvals (principal_id, upstream, tool, arguments_hash);
+   CREATE INDEX approvals_open ON approvals (status, expires_at)`,
 ];
 
 /** The schema version this build writes. */

@@ -118,6 +118,25 @@ const MIGRATIONS: readonly string[] = [
      rejected_hash text,
      PRIMARY KEY (upstream, kind, name)
    )`,
+  // 2: approvals of held tool calls (src/policy/approvals.ts), as SQLite's migration 6.
+  `CREATE TABLE approvals (
+     id text PRIMARY KEY,
+     principal_id text NOT NULL,
+     principal_name text NOT NULL,
+     upstream text NOT NULL,
+     tool text NOT NULL,
+     arguments_hash text NOT NULL,
+     arguments_shown text NOT NULL,
+     policy_version text NOT NULL,
+     status text NOT NULL,
+     created_at bigint NOT NULL,
+     expires_at bigint NOT NULL,
+     decided_at bigint,
+     decided_by text,
+     used_at bigint
+   );
+   CREATE INDEX approvals_binding ON approvals (principal_id, upstream, tool, arguments_hash);
+   CREATE INDEX approvals_open ON approvals (status, expires_at)`,
 ];
 
 /** The schema version this build writes. */

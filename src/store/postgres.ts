@@ -8,6 +8,7 @@
 import type { PostgresConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { postgresApiKeyStore } from './postgres-api-keys.js';
+import { postgresApprovalStore } from './postgres-approvals.js';
 import { postgresAuditStore } from './postgres-audit.js';
 import {
   type Migrated,
@@ -56,6 +57,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       audit: postgresAuditStore(pool),
       oauth: postgresOAuthStore(pool),
       pins: postgresPinStore(pool),
+      approvals: postgresApprovalStore(pool),
       ping: () => pool.ping(),
       close: () => pool.close(),
     };

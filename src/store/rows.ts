@@ -9,7 +9,14 @@ import type { AuthorizationCodeRecord } from '../oauth/codes.js';
 import type { ConsentRecord } from '../oauth/consents.js';
 import type { StaticClientRecord } from '../oauth/static-clients.js';
 import type { GrantRecord, RefreshTokenRecord } from '../oauth/token-store.js';
-import type { ApiKeyRecord, PinKind, PinRecord } from './store.js';
+import type {
+  ApiKeyRecord,
+  ApprovalBinding,
+  ApprovalRecord,
+  ApprovalStatus,
+  PinKind,
+  PinRecord,
+} from './store.js';
 
 /** A list column: JSON text (SQLite) or an array (PostgreSQL). */
 export type ListColumn = string | string[];
@@ -210,4 +217,47 @@ export const pinKeyParams = (key: { upstream: string; kind: PinKind; name: strin
   upstream: key.upstream,
   kind: key.kind,
   name: key.name,
+});
+
+export interface ApprovalRow {
+  id: string;
+  principal_id: string;
+  principal_name: string;
+  upstream: string;
+  tool: string;
+  arguments_hash: string;
+  arguments_shown: string;
+  policy_version: string;
+  status: ApprovalStatus;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+  used_at: number | null;
+}
+
+export const toApproval = (row: ApprovalRow): ApprovalRecord => ({
+  id: row.id,
+  principalId: row.principal_id,
+  principalName: row.principal_name,
+  upstream: row.upstream,
+  tool: row.tool,
+  argumentsHash: row.arguments_hash,
+  argumentsShown: row.arguments_shown,
+  policyVersion: row.policy_version,
+  status: row.status,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  decidedAt: row.decided_at,
+  decidedBy: row.decided_by,
+  usedAt: row.used_at,
+});
+
+/** Only the binding's own fields: callers may pass a whole record. */
+export const bindingParams = (b: ApprovalBinding) => ({
+  principalId: b.principalId,
+  upstream: b.upstream,
+  tool: b.tool,
+  argumentsHash: b.argumentsHash,
+  policyVersion: b.policyVersion,
 });

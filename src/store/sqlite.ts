@@ -6,6 +6,7 @@ import type { AuditEvent } from '../audit/events.js';
 import { auditSelect, auditStore, inSeqOrder, linkEvents, SQLITE_AUDIT } from './audit-store.js';
 import { migrate } from './migrations.js';
 import { type ApiKeyRow, type AuditRow, toApiKey, toAuditRecord } from './rows.js';
+import { sqliteApprovalStore } from './sqlite-approvals.js';
 import { sqliteOAuthStore } from './sqlite-oauth.js';
 import { sqlitePinStore } from './sqlite-pins.js';
 import type { AuditStore, Store } from './store.js';
@@ -39,6 +40,7 @@ export function openSqliteStore(file: string): Store {
     audit: sqliteAuditStore(db),
     oauth: sqliteOAuthStore(db),
     pins: sqlitePinStore(db),
+    approvals: sqliteApprovalStore(db),
     apiKeys: {
       async insert(record) {
         insert.run({ ...record, scopes: JSON.stringify(record.scopes), roles: JSON.stringify(record.roles) });

@@ -113,6 +113,65 @@ export interface PinStore {
   reject(key: PinKey): Promise<boolean>;
 }
 
+/** What an approval is bound to: a different caller, tool, argument or policy needs a new approval. */
+export interface ApprovalBinding {
+  readonly principalId: string;
+  readonly upstream: string;
+  readonly tool: string;
+  /** sha256 of the arguments' canonical JSON (src/policy/approval-binding.ts). */
+  readonly argumentsHash: string;
+  /** sha256 of the policy the gateway runs, so a changed policy invalidates old approvals. */
+  readonly policyVersion: string;
+}
+
+/** `pending` until decided; `expired` when no one decided in time. An approved one is used at most once. */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** One held call waiting for (or holding) a person's decision (src/policy/approvals.ts). */
+export interface ApprovalRecord extends ApprovalBinding {
+  /** 128 random bits, base64url: the approval page's path and the CLI's handle. */
+  readonly id: string;
+  /** The caller's display name, for the page and the CLI. */
+  readonly principalName: string;
+  /** The arguments as the audit would show them (redacted), JSON: never the raw values. */
+  readonly argumentsShown: string;
+  readonly status: ApprovalStatus;
+  readonly createdAt: number;
+  /** Pending: when it expires. Approved: by when it must be used. */
+  readonly expiresAt: number;
+  readonly decidedAt: number | null;
+  /** Who decided: a principal id (`basic:alice`) or `cli:<os user>`. */
+  readonly decidedBy: string | null;
+  readonly usedAt: number | null;
+}
+
+export interface ApprovalStore {
+  create(record: ApprovalRecord): Promise<void>;
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  /** The newest request for `binding` still pending, or approved and unused, and not expired at `now`. */
+  findOpen(binding: ApprovalBinding, now: number): Promise<ApprovalRecord | undefined>;
+  /** Requests newest first; only those with `status` when given. */
+  list(status?: ApprovalStatus): Promise<ApprovalRecord[]>;
+  /**
+   * Decides a pending, unexpired request: true when this call decided it (a second decision, or one
+   * after expiry, changes nothing). An approval stays usable until `usableUntil`.
+   */
+  decide(
+    id: string,
+    decision: 'approved' | 'denied',
+    by: string,
+    at: number,
+    usableUntil: number,
+  ): Promise<boolean>;
+  /**
+   * Uses an approval once, atomically: true for exactly one caller, and only when it is approved,
+   * unused, unexpired and bound to `binding`.
+   */
+  consume(id: string, binding: ApprovalBinding, at: number): Promise<boolean>;
+  /** Marks every request pending (or approved and unused) past its expiry at `now` expired; returns them. */
+  expire(now: number): Promise<ApprovalRecord[]>;
+}
+
 /** The OAuth authorization server's state (src/oauth/). */
 export interface OAuthStore {
   readonly clients: StaticClientStore;
@@ -126,6 +185,7 @@ export interface Store {
   readonly audit: AuditStore;
   readonly oauth: OAuthStore;
   readonly pins: PinStore;
+  readonly approvals: ApprovalStore;
   /** Whether the store answers a trivial query now (for /readyz); never rejects. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -433,11 +433,11 @@ describe('SQLite OAuth store', () => {
     }
   };
 
-  it('a new store is at the latest schema, 5', async () => {
+  it('a new store is at the latest schema, 6', async () => {
     const file = freshFile();
     await openSqliteStore(file).close();
-    assert.equal(SCHEMA_VERSION, 5);
-    assert.equal(userVersion(file), 5);
+    assert.equal(SCHEMA_VERSION, 6);
+    assert.equal(userVersion(file), 6);
   });
 
   it('migrates a store of schema 3 to the latest, keeping its API keys', async () => {

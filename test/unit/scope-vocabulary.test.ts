@@ -35,7 +35,7 @@ describe('unknownScopeProblem', () => {
   it('lists the vocabulary when nothing is close', () => {
     assert.match(
       unknownScopeProblem('deploy:production', known) ?? '',
-      /— known scopes: tools:read, .*admin, <prefix>:\* and \* \(npx portcullis policy scopes\)$/,
+      /— known scopes: tools:read, .*admin, tools:approve.*<prefix>:\* and \* \(npx portcullis policy scopes\)$/,
     );
     assert.notEqual(unknownScopeProblem('nothing:*', known), undefined);
   });

@@ -20,7 +20,7 @@ import { SigningKeys } from '../../src/oauth/signing-keys.js';
 import type { StaticClientRecord } from '../../src/oauth/static-clients.js';
 import type { GrantRecord, RefreshTokenRecord } from '../../src/oauth/token-store.js';
 import { Tokens } from '../../src/oauth/tokens.js';
-import type { ApiKeyRecord, Store } from '../../src/store/store.js';
+import type { ApiKeyRecord, ApprovalBinding, ApprovalRecord, Store } from '../../src/store/store.js';
 
 /** Where one test's store lives. */
 export interface StoreLocation {
@@ -53,6 +53,28 @@ const apiKey = (overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
   expiresAt: T0 + DAY,
   lastUsedAt: null,
   revokedAt: null,
+  ...overrides,
+});
+
+const binding: ApprovalBinding = {
+  principalId: 'api-key:key_1',
+  upstream: 'files',
+  tool: 'write_file',
+  argumentsHash: hex('a'),
+  policyVersion: hex('p'),
+};
+
+const approval = (id: string, overrides: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
+  ...binding,
+  id,
+  principalName: 'ci',
+  argumentsShown: '{}',
+  status: 'pending',
+  createdAt: T0,
+  expiresAt: T0 + MINUTE,
+  decidedAt: null,
+  decidedBy: null,
+  usedAt: null,
   ...overrides,
 });
 
@@ -599,6 +621,83 @@ export function storeContract(backend: StoreBackend): void {
         );
         assert.equal(await store.pins.approve({ ...key, name: 'nothing' }, T0), false);
         assert.equal(await store.pins.reject({ ...key, name: 'nothing' }), false);
+      });
+    });
+
+    describe('approvals', () => {
+      it('finds the open request of a binding, and nothing for any other binding or once expired', async () => {
+        await store.approvals.create(approval('r1'));
+        assert.equal((await store.approvals.findOpen(binding, T0 + 1))?.id, 'r1');
+        for (const other of [
+          { principalId: 'api-key:key_2' },
+          { upstream: 'db' },
+          { tool: 'move_file' },
+          { argumentsHash: hex('b') },
+          { policyVersion: hex('q') },
+        ])
+          assert.equal(await store.approvals.findOpen({ ...binding, ...other }, T0 + 1), undefined);
+        assert.equal(await store.approvals.findOpen(binding, T0 + MINUTE), undefined);
+        assert.deepEqual(await store.approvals.get('r1'), approval('r1'));
+      });
+
+      it('is decided once when two instances decide at the same instant', async () => {
+        await store.approvals.create(approval('r1'));
+        const other = await second();
+        const results = await Promise.all([
+          store.approvals.decide('r1', 'approved', 'basic:alice', T0 + 2, T0 + 2 * MINUTE),
+          other.approvals.decide('r1', 'denied', 'basic:bob', T0 + 2, T0 + 2 * MINUTE),
+        ]);
+        assert.deepEqual(results.filter(Boolean), [true]);
+        const decided = await store.approvals.get('r1');
+        assert.equal(decided?.status, results[0] ? 'approved' : 'denied');
+        assert.equal(decided?.expiresAt, T0 + 2 * MINUTE, 'usable for the ttl after the decision');
+        assert.equal(await store.approvals.decide('nope', 'approved', 'basic:alice', T0, T0), false);
+      });
+
+      it('is used exactly once when callers on two instances race for it', async () => {
+        await store.approvals.create(approval('r1', { status: 'approved' }));
+        const other = await second();
+        const attempts = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 ? other : store).approvals.consume('r1', binding, T0 + 4),
+          ),
+        );
+        assert.equal(attempts.filter(Boolean).length, 1);
+        assert.equal((await store.approvals.get('r1'))?.usedAt, T0 + 4);
+        assert.equal(
+          await store.approvals.findOpen(binding, T0 + 5),
+          undefined,
+          'a used approval is not open',
+        );
+      });
+
+      it('refuses a use bound to anything else, unapproved, denied or expired', async () => {
+        await store.approvals.create(approval('r3', { status: 'approved' }));
+        assert.equal(
+          await store.approvals.consume('r3', { ...binding, argumentsHash: hex('c') }, T0 + 1),
+          false,
+        );
+        assert.equal(
+          await store.approvals.consume('r3', { ...binding, principalId: 'basic:mallory' }, T0 + 1),
+          false,
+        );
+        assert.equal(await store.approvals.consume('r3', binding, T0 + MINUTE), false, 'expired');
+        await store.approvals.create(approval('r4'));
+        assert.equal(await store.approvals.consume('r4', binding, T0 + 1), false, 'pending');
+        await store.approvals.create(approval('r5', { status: 'denied' }));
+        assert.equal(await store.approvals.consume('r5', binding, T0 + 1), false, 'denied');
+      });
+
+      it('expires pending and unused approved requests once, and lists them by status', async () => {
+        await store.approvals.create(approval('r3', { status: 'approved' }));
+        await store.approvals.create(approval('r4'));
+        await store.approvals.create(approval('r5', { status: 'denied' }));
+        const expired = await store.approvals.expire(T0 + MINUTE);
+        assert.deepEqual(expired.map((r) => r.id).sort(), ['r3', 'r4']);
+        assert.deepEqual(await store.approvals.expire(T0 + MINUTE), [], 'each is expired once');
+        assert.equal(await store.approvals.decide('r4', 'approved', 'basic:alice', T0 + 1, T0 + 2), false);
+        assert.deepEqual((await store.approvals.list('expired')).map((r) => r.id).sort(), ['r3', 'r4']);
+        assert.equal((await store.approvals.list()).length, 3);
       });
     });
   });

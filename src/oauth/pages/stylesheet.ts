@@ -80,6 +80,11 @@ button, .button {
 button.primary { background: var(--accent); border-color: var(--accent); color: var(--accent-text); }
 button:focus-visible, .button:focus-visible, input:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 a { color: var(--accent); }
+/* A held call's arguments (approval page): long values wrap, the box scrolls rather than the page. */
+pre.arguments {
+  margin: .25rem 0 0; padding: .75rem; max-height: 24rem; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere;
+  font: .875rem/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--bg); border: 1px solid var(--border); border-radius: 6px;
+}
 .divider { margin: 1.5rem 0 1rem; text-align: center; color: var(--muted); font-size: .875rem; }
 `;
 

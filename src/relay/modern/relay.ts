@@ -110,16 +110,17 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
       meta?.progressToken !== undefined ||
       envelope.logLevel !== undefined;
     const exchange = new ModernExchange(ctx.res, ctx.requestId, streaming);
-    const run = (): Promise<void> => {
-      switch (request.method) {
+    const run = (forwarded: JsonRpcRequest): Promise<void> => {
+      switch (forwarded.method) {
         case 'server/discover':
-          return backend.discover(request, envelope, exchange);
+          return backend.discover(forwarded, envelope, exchange);
         case 'subscriptions/listen':
-          return backend.listen(visibleSubscriptions(request, backend, principal), envelope, exchange);
+          return backend.listen(visibleSubscriptions(forwarded, backend, principal), envelope, exchange);
         default:
-          return backend.call(request, envelope, exchange);
+          return backend.call(forwarded, envelope, exchange);
       }
     };
+    const elicitation = envelope.clientCapabilities.elicitation as Record<string, unknown> | undefined;
     let response: JsonRpcResponse;
     try {
       response = await options.runCall({
@@ -130,8 +131,10 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
         resourceMetadata: resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
         audit: ctx.audit,
         alone: true,
-        relay: async () => {
-          await run();
+        // A client that declared URL elicitation can be sent to an approval page in an input round.
+        ...(elicitation?.url ? { ask: { kind: 'input_required' as const } } : {}),
+        relay: async (forwarded) => {
+          await run(forwarded);
           return exchange.held();
         },
       });
