@@ -185,7 +185,8 @@ const postgresTlsSchema = z
     message: 'needs cert and key together — set both (a client certificate and its key) or neither',
   });
 
-const postgresSchema = z.preprocess(
+/** store.postgres: also parses `portcullis store copy --to`. */
+export const postgresSchema = z.preprocess(
   // The URL alone is the short form: postgres: ${env:PORTCULLIS_DATABASE_URL}
   (value) => (typeof value === 'string' ? { url: value } : value),
   z.strictObject({

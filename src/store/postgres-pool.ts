@@ -14,7 +14,7 @@ import pg from 'pg';
 import type { PostgresConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { isLoopbackHost } from '../net/loopback.js';
-import { StoreUnavailableError } from './unavailable.js';
+import { StoreRefusal, StoreUnavailableError } from './unavailable.js';
 
 export type Row = pg.QueryResultRow;
 
@@ -46,6 +46,7 @@ const TYPES: pg.CustomTypesConfig = {
 
 /** True when `err` says the connection or the server failed (as opposed to the statement). */
 export function isConnectionFailure(err: unknown): boolean {
+  if (err instanceof StoreRefusal) return false;
   if (err instanceof pg.DatabaseError) return UNAVAILABLE_CLASSES.has((err.code ?? '').slice(0, 2));
   // A socket error, a timeout, a connection ended: anything but a programming error.
   return !(err instanceof TypeError || err instanceof RangeError);

@@ -15,3 +15,12 @@ export class StoreUnavailableError extends GatewayError {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * A refusal the work inside a store transaction raises on purpose (e.g. `store copy` finding a
+ * target with data): the transaction is rolled back and the refusal reaches the caller as it is,
+ * never mistaken for a lost connection.
+ */
+export class StoreRefusal extends Error {
+  override name = 'StoreRefusal';
+}
