@@ -1,6 +1,6 @@
 /**
- * The chart: latency-by-percentile curves (sequential, concurrent, session set-up) and throughput
- * bars, as one vega spec rendered to SVG (view.toSVG) and then to PNG (resvg).
+ * The chart: latency-by-percentile curves (sequential, concurrent, session set-up), throughput bars
+ * and the gateway's memory with idle sessions, as one vega spec rendered to SVG (view.toSVG) and then to PNG (resvg).
  */
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
@@ -73,47 +73,47 @@ function curvePanel(name: string, title: string, data: string, x: number, y: num
   };
 }
 
-function barPanel(title: string, x: number, y: number): vega.GroupMark {
+interface Bars {
+  readonly title: string;
+  /** The data set: rows of { target, group, value }. */
+  readonly data: string;
+  readonly xTitle: string;
+  readonly yTitle: string;
+  readonly format: string;
+}
+
+function barPanel(bars: Bars, x: number, y: number): vega.GroupMark {
+  const { data } = bars;
   return {
     type: 'group',
     encode: { enter: { x: { value: x }, y: { value: y }, width: { value: W }, height: { value: H } } },
-    title: { text: title, anchor: 'start', fontSize: 13 },
+    title: { text: bars.title, anchor: 'start', fontSize: 13 },
     scales: [
-      {
-        name: 'x',
-        type: 'band',
-        domain: { data: 'throughput', field: 'sessions' },
-        range: [0, W],
-        padding: 0.2,
-      },
-      {
-        name: 'y',
-        type: 'linear',
-        domain: { data: 'throughput', field: 'cps' },
-        range: [H, 0],
-        nice: true,
-      },
+      { name: 'x', type: 'band', domain: { data, field: 'group' }, range: [0, W], padding: 0.2 },
+      { name: 'y', type: 'linear', domain: { data, field: 'value' }, range: [H, 0], nice: true },
     ],
     axes: [
-      { orient: 'bottom', scale: 'x', title: 'concurrent sessions' },
-      { orient: 'left', scale: 'y', title: 'calls / s', grid: true, gridOpacity: 0.3, format: ',d' },
+      { orient: 'bottom', scale: 'x', title: bars.xTitle },
+      { orient: 'left', scale: 'y', title: bars.yTitle, grid: true, gridOpacity: 0.3, format: bars.format },
     ],
     marks: [
       {
         type: 'group',
-        from: { facet: { name: 'bars', data: 'throughput', groupby: 'sessions' } },
-        encode: { enter: { x: { scale: 'x', field: 'sessions' }, width: { scale: 'x', band: 1 } } },
+        from: { facet: { name: `${data}-bars`, data, groupby: 'group' } },
+        encode: { enter: { x: { scale: 'x', field: 'group' }, width: { scale: 'x', band: 1 } } },
         signals: [{ name: 'width', update: "bandwidth('x')" }],
-        scales: [{ name: 'inner', type: 'band', range: 'width', domain: { data: 'bars', field: 'target' } }],
+        scales: [
+          { name: 'inner', type: 'band', range: 'width', domain: { data: `${data}-bars`, field: 'target' } },
+        ],
         marks: [
           {
             type: 'rect',
-            from: { data: 'bars' },
+            from: { data: `${data}-bars` },
             encode: {
               enter: {
                 x: { scale: 'inner', field: 'target' },
                 width: { scale: 'inner', band: 1, offset: -1 },
-                y: { scale: 'y', field: 'cps' },
+                y: { scale: 'y', field: 'value' },
                 y2: { scale: 'y', value: 0 },
                 fill: { scale: 'color', field: 'target' },
               },
@@ -129,6 +129,7 @@ export function chartSpec(results: Results): vega.Spec {
   const names = results.targets.map((t) => t.name);
   const curves: Row[] = [];
   const throughput: Row[] = [];
+  const memory: Row[] = [];
   const middle = results.settings.concurrency[Math.floor(results.settings.concurrency.length / 2)];
   for (const t of results.targets) {
     for (const p of t.curves.sequential ?? []) curves.push({ target: t.name, panel: 'sequential', ...p });
@@ -136,18 +137,29 @@ export function chartSpec(results: Results): vega.Spec {
     for (const p of t.curves.concurrent?.[String(middle)] ?? [])
       curves.push({ target: t.name, panel: 'concurrent', ...p });
     for (const c of t.concurrent ?? [])
-      throughput.push({ target: t.name, sessions: c.sessions, cps: c.callsPerSecond });
+      throughput.push({ target: t.name, group: String(c.sessions), value: c.callsPerSecond });
+    for (const m of t.memory ?? [])
+      memory.push({ target: t.name, group: `${m.sessions}`, value: m.rssBytes / 2 ** 20 });
+    if (t.manyIdle)
+      memory.push({
+        target: t.name,
+        group: `${t.manyIdle.sessions} (no GET)`,
+        value: t.manyIdle.rssBytes / 2 ** 20,
+      });
   }
   const panels: vega.Mark[] = [];
   const data: vega.Data[] = [
     { name: 'curves', values: curves },
     { name: 'throughput', values: throughput },
+    { name: 'memory', values: memory },
   ];
   const slots = [
     { x: 0, y: 0 },
     { x: W + GAP_X, y: 0 },
     { x: 0, y: H + GAP_Y },
     { x: W + GAP_X, y: H + GAP_Y },
+    { x: 0, y: 2 * (H + GAP_Y) },
+    { x: W + GAP_X, y: 2 * (H + GAP_Y) },
   ];
   const add = (panel: string, title: string) => {
     if (!curves.some((c) => c.panel === panel)) return;
@@ -162,10 +174,25 @@ export function chartSpec(results: Results): vega.Spec {
   add('sequential', `Sequential echo: latency by percentile (${results.settings.calls} calls)`);
   add('concurrent', `Concurrent echo, ${middle} sessions: latency by percentile`);
   add('setup', `Session set-up (initialize + first call): latency by percentile`);
-  if (throughput.length > 0) {
+  const bars = (rows: readonly Row[], spec: Bars) => {
+    if (rows.length === 0) return;
     const slot = slots[panels.length] as { x: number; y: number };
-    panels.push(barPanel('Concurrent echo: throughput', slot.x, slot.y));
-  }
+    panels.push(barPanel(spec, slot.x, slot.y));
+  };
+  bars(throughput, {
+    title: 'Concurrent echo: throughput',
+    data: 'throughput',
+    xTitle: 'concurrent sessions',
+    yTitle: 'calls / s',
+    format: ',d',
+  });
+  bars(memory, {
+    title: 'Gateway RSS with idle sessions (fresh instance)',
+    data: 'memory',
+    xTitle: 'idle sessions',
+    yTitle: 'RSS (MiB)',
+    format: ',d',
+  });
   const rows = Math.ceil(panels.length / 2);
   return {
     $schema: 'https://vega.github.io/schema/vega/v6.json',
@@ -187,6 +214,8 @@ export function chartSpec(results: Results): vega.Spec {
         orient: 'top',
         direction: 'horizontal',
         labelFontSize: 12,
+        labelLimit: 0,
+        columns: 5,
         symbolType: 'square',
         symbolSize: 150,
       },

@@ -70,6 +70,7 @@ const settings: workloads.Settings = {
   sessionBatch: Math.max(1, int('BENCH_SESSION_BATCH', 5)),
   idle: ints('BENCH_IDLE', [0, 100, 1000]),
   settleMs: int('BENCH_SETTLE_MS', 2000),
+  idleSessions: int('BENCH_IDLE_SESSIONS', 10_000),
 };
 const selectedTargets = names(
   'BENCH_TARGETS',
@@ -188,6 +189,11 @@ async function main(): Promise<void> {
         entry.setup = summarize(histogram);
         entry.curves.setup = percentileCurve(histogram);
       }
+      for (const t of running) {
+        const pool = await workloads.warmPool(t);
+        const entry = results.get(t.target.name);
+        if (pool && entry) entry.warmPool = pool;
+      }
     }
     progress('stopping targets');
     for (const r of running.reverse()) await r.stop();
@@ -203,6 +209,17 @@ async function main(): Promise<void> {
     for (const [name, points] of out) {
       const entry = results.get(name);
       if (entry) entry.memory = points;
+    }
+    progress(`workload: ${settings.idleSessions} idle sessions`);
+    const many = await workloads.manyIdle(
+      targets.filter((t) => t.memory),
+      settings,
+      options,
+      progress,
+    );
+    for (const [name, figures] of many) {
+      const entry = results.get(name);
+      if (entry) entry.manyIdle = figures;
     }
   }
 

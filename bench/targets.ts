@@ -50,6 +50,8 @@ export interface Target {
   readonly memory?: boolean;
   /** Headers every client request carries (credentials of targets with authentication; {apikey:ROLE}). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The upstream whose warm pool (`warm: N`) the gateway keeps: its memory is read from /readyz. */
+  readonly warmPool?: string;
 }
 
 /** server-everything in its own Streamable HTTP mode; PORT picks the port, the preload pins 127.0.0.1. */
@@ -81,6 +83,12 @@ ${extra}`;
 
 const STDIO_UPSTREAM = `    command: "{node}"
     args: ["{everything}", "stdio"]`;
+
+/**
+ * More children than the session set-up workload opens back to back on one target per round
+ * (BENCH_SESSION_BATCH, 5): every session of a round gets a warm child.
+ */
+const WARM = 6;
 
 const HTTP_UPSTREAM = `    url: "http://127.0.0.1:{port:upstream}/mcp"`;
 
@@ -147,6 +155,19 @@ export const TARGETS: readonly Target[] = [
     mcpPath: '/mcp',
   },
   {
+    name: 'portcullis-stdio-warm',
+    description: `portcullis-stdio with a warm pool (warm: ${WARM}): children started ahead, each handed to one session`,
+    processes: [
+      {
+        role: 'gateway',
+        portcullis: portcullisYaml(`${STDIO_UPSTREAM}\n    warm: ${WARM}`),
+        readyPath: '/healthz',
+      },
+    ],
+    mcpPath: '/mcp',
+    warmPool: 'everything',
+  },
+  {
     name: 'portcullis-http',
     description:
       'Portcullis CLI, its own server-everything over Streamable HTTP (one upstream session per session)',
@@ -170,9 +191,9 @@ export const TARGETS: readonly Target[] = [
     mcpPath: '/mcp',
   },
   {
-    name: 'portcullis-stdio-limits',
+    name: 'portcullis-stdio-full',
     description:
-      'portcullis-stdio with an API key and real abuse limits (per IP, per principal, per tool, concurrency, sessions)',
+      'portcullis-stdio with the whole stack on: an API key, the default roles policy and pinning, real abuse limits, audit to stdout and SQLite',
     processes: [
       {
         role: 'gateway',

@@ -25,6 +25,8 @@ export interface Settings {
   /** Memory: idle session counts to measure RSS at, and how long to let each level settle. */
   readonly idle: readonly number[];
   readonly settleMs: number;
+  /** Many idle sessions (without GET streams) on a fresh Portcullis instance; 0 skips it. */
+  readonly idleSessions: number;
 }
 
 export type Progress = (line: string) => void;
@@ -226,6 +228,39 @@ export async function sessionSetup(
   return histograms;
 }
 
+export interface WarmPoolFigures {
+  readonly size: number;
+  readonly ready: number;
+  /** Resident memory of the waiting children together (from the gateway's /readyz). */
+  readonly rssBytes: number;
+}
+
+/**
+ * A target's warm pool as its gateway reports it on /readyz, once the pool has refilled after the
+ * session set-up workload (or after 30 s, as it is then).
+ */
+export async function warmPool(t: RunningTarget): Promise<WarmPoolFigures | undefined> {
+  const upstream = t.target.warmPool;
+  if (upstream === undefined) return undefined;
+  const base = new URL(t.url).origin;
+  const read = async () => {
+    const body = (await (await fetch(`${base}/readyz`)).json()) as {
+      upstreams?: Record<string, { warm?: WarmPoolFigures & { starting: number } }>;
+    };
+    return body.upstreams?.[upstream]?.warm;
+  };
+  const deadline = Date.now() + 30_000;
+  let pool = await read();
+  while (pool && pool.ready < pool.size && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    pool = await read();
+  }
+  // /readyz reads the children's memory at most once a second: wait for a reading of the full pool.
+  await new Promise((r) => setTimeout(r, 1100));
+  pool = await read();
+  return pool && { size: pool.size, ready: pool.ready, rssBytes: pool.rssBytes };
+}
+
 export interface MemoryPoint {
   readonly sessions: number;
   /** RSS of the target's main process (the gateway; for the baseline, the server itself). */
@@ -297,4 +332,108 @@ async function heapSnapshot(pid: number, dir: string, name: string): Promise<voi
     size = now;
   }
   if (file !== undefined) renameSync(join(dir, file), join(dir, `${name}.heapsnapshot`));
+}
+
+export interface ManyIdleResult {
+  readonly sessions: number;
+  /** RSS of the gateway on its fresh instance before the first session, and with every session open. */
+  readonly baseRssBytes: number;
+  readonly rssBytes: number;
+  readonly byRole: Readonly<Record<string, number>>;
+  /** Open file descriptors of the gateway with every session open. */
+  readonly fds: number;
+  readonly openSeconds: number;
+}
+
+const INITIALIZE_BODY = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: {
+    protocolVersion: '2025-11-25',
+    capabilities: {},
+    clientInfo: { name: 'bench-idle', version: '1' },
+  },
+});
+const INITIALIZED_BODY = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' });
+
+/**
+ * `settings.idleSessions` idle sessions on a fresh instance of each Portcullis target with
+ * `memory: true`: initialize and notifications/initialized over plain fetch, then nothing. These
+ * hold no GET stream: one process may not keep 20,000 descriptors open here (`ulimit -n`), and a
+ * GET stream costs the gateway two (the client's and the upstream's) — the memory workload's levels
+ * measure sessions with one. The gateway still holds each session's upstream session and its GET
+ * stream to the upstream.
+ */
+export async function manyIdle(
+  targets: readonly Target[],
+  settings: Settings,
+  options: RunOptions,
+  progress: Progress,
+): Promise<Map<string, ManyIdleResult>> {
+  const out = new Map<string, ManyIdleResult>();
+  if (settings.idleSessions === 0) return out;
+  for (const target of targets.filter((t) => t.processes.at(-1)?.portcullis !== undefined)) {
+    progress(`many idle sessions: starting a fresh ${target.name}`);
+    const running = await startTarget(target, options, '-idle');
+    try {
+      await new Promise((r) => setTimeout(r, settings.settleMs));
+      const baseRssBytes = rssBytes(running.main.pid) ?? 0;
+      const started = performance.now();
+      let opened = 0;
+      await inParallel(Array.from({ length: settings.idleSessions }), 32, async () => {
+        await openRawSession(running);
+        if (++opened % 1000 === 0) progress(`many idle sessions: ${target.name}: ${opened} open`);
+      });
+      const openSeconds = (performance.now() - started) / 1000;
+      await new Promise((r) => setTimeout(r, settings.settleMs));
+      const byRole: Record<string, number> = {};
+      for (const p of running.processes) byRole[p.role] = rssBytes(p.pid) ?? 0;
+      const rss = rssBytes(running.main.pid) ?? 0;
+      const fds = readdirSync(`/proc/${running.main.pid}/fd`).length;
+      progress(
+        `many idle sessions: ${target.name}: ${settings.idleSessions} sessions, RSS ${(rss / 2 ** 20).toFixed(1)} MiB, ${fds} descriptors`,
+      );
+      if (options.profileDir !== undefined) {
+        progress(`many idle sessions: ${target.name}: heap snapshot`);
+        await heapSnapshot(
+          running.main.pid,
+          options.profileDir,
+          `${target.name}-${settings.idleSessions}-streamless-sessions`,
+        );
+      }
+      out.set(target.name, {
+        sessions: settings.idleSessions,
+        baseRssBytes,
+        rssBytes: rss,
+        byRole,
+        fds,
+        openSeconds: Math.round(openSeconds * 10) / 10,
+      });
+    } finally {
+      // Stopping the processes ends the sessions: 10,000 DELETEs would only add minutes.
+      await running.stop();
+    }
+  }
+  return out;
+}
+
+/** initialize (its SSE answer read to the end) and notifications/initialized; the session stays open. */
+async function openRawSession(t: RunningTarget): Promise<void> {
+  const headers = {
+    ...t.headers,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+  };
+  const init = await fetch(t.url, { method: 'POST', headers, body: INITIALIZE_BODY });
+  const text = await init.text();
+  const session = init.headers.get('mcp-session-id');
+  if (!init.ok || !session) throw new Error(`initialize failed (${init.status}): ${text.slice(0, 200)}`);
+  const done = await fetch(t.url, {
+    method: 'POST',
+    headers: { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' },
+    body: INITIALIZED_BODY,
+  });
+  await done.text();
+  if (done.status !== 202) throw new Error(`notifications/initialized answered ${done.status}`);
 }

@@ -16,8 +16,14 @@ const files = (dir) =>
   readdirSync(dir)
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => join(dir, f));
+// A hung test fails after five minutes, and a file whose tests have all ended is not left waiting on
+// a handle a failed test left open: the run reports the failure instead of hanging.
 const run = (args) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--test', ...args], { stdio: 'inherit', env }).status;
+  spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-timeout=300000', '--test-force-exit', ...args],
+    { stdio: 'inherit', env },
+  ).status;
 
 // `node scripts/run-tests.mjs test/e2e/x.test.ts …` runs only those files, provisioned the same way;
 // the leak check needs the whole suite's capture (it refuses a small one), so it is left out.

@@ -10,9 +10,9 @@
  */
 
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { PASSWORD } from '../../test/helpers/oauth-flow.js';
@@ -30,16 +30,29 @@ import { AuditLedger } from './ledger.js';
 
 const MINUTE = 60_000;
 const SAMPLE_MS = 10_000;
-/** The first minutes are warm-up (JIT, caches, pools filling): the slope is taken after them. */
-const WARMUP_MINUTES = 2;
 const RATE_LIMITED_TOOL = 'get-sum';
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string', default: '10' }, out: { type: 'string' } },
+  options: {
+    minutes: { type: 'string', default: '10' },
+    // The first minutes are warm-up (JIT, caches, the allocator's arenas filling): the slopes are
+    // taken after them. A 40-minute run reached its RSS plateau after about 20 (README).
+    warmup: { type: 'string' },
+    out: { type: 'string' },
+    // Heap snapshots of the gateway after warm-up and at the end, kept in this folder: what grew
+    // is `node --import tsx bench/heap-summary.ts END --base WARM` (bench/README.md). Writing a
+    // snapshot grows the RSS for good (V8 keeps the pages), so such a run's RSS slope means nothing.
+    snapshots: { type: 'string' },
+  },
 });
 const minutes = Number(values.minutes);
 if (!Number.isFinite(minutes) || minutes <= 0) {
   process.stderr.write(`--minutes must be a positive number of minutes, not ${values.minutes}\n`);
+  process.exit(2);
+}
+const warmupMinutes = values.warmup === undefined ? Math.min(2, minutes / 5) : Number(values.warmup);
+if (!Number.isFinite(warmupMinutes) || warmupMinutes < 0 || warmupMinutes >= minutes) {
+  process.stderr.write(`--warmup must be a number of minutes below --minutes, not ${values.warmup}\n`);
   process.exit(2);
 }
 
@@ -64,6 +77,9 @@ upstreams:
     url: "http://127.0.0.1:{port:upstream}/mcp"
 `;
 
+const snapshotDir = values.snapshots === undefined ? undefined : resolve(values.snapshots);
+if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });
+
 const target = (hash: string): Target => ({
   name: 'soak',
   description: 'Portcullis with OAuth, stdio and HTTP upstreams, limits and audit, under churn',
@@ -75,7 +91,15 @@ const target = (hash: string): Target => ({
       loopbackOnly: true,
       readyPath: '/mcp',
     },
-    { role: 'gateway', portcullis: gatewayYaml(hash), apiKey: { scopes: ['*'] }, readyPath: '/healthz' },
+    {
+      role: 'gateway',
+      portcullis: gatewayYaml(hash),
+      apiKey: { scopes: ['*'] },
+      readyPath: '/healthz',
+      ...(snapshotDir && {
+        env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshotDir}` },
+      }),
+    },
   ],
   mcpPath: '/servers/everything/mcp',
 });
@@ -85,6 +109,13 @@ interface Sample {
   readonly rssMb: number;
   /** V8 heap in use, from the gateway's own /metrics (prom-client's default metrics). */
   readonly heapMb: number;
+  /** Memory V8 holds outside its heap (Buffers, native objects it tracks), from /metrics. */
+  readonly externalMb: number;
+  /**
+   * Anonymous memory (heap, malloc, buffers) as opposed to mapped files: RSS growing while this
+   * and the heap stay flat is file pages (the SQLite file, libraries), not a leak.
+   */
+  readonly anonMb: number;
   readonly fds: number;
   readonly children: number;
 }
@@ -97,17 +128,29 @@ const openFds = (pid: number): number => {
   }
 };
 
-async function heapMb(base: string): Promise<number> {
+const anonMb = (pid: number): number => {
+  try {
+    const kb = /^Anonymous:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    return kb === undefined ? Number.NaN : Number(kb) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+};
+
+async function runtimeMb(base: string): Promise<{ heapMb: number; externalMb: number }> {
   const text = await fetch(`${base}/metrics`).then(
     (res) => res.text(),
     () => '',
   );
-  const bytes = /^portcullis_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
-  return bytes === undefined ? Number.NaN : Number(bytes) / 2 ** 20;
+  const metric = (name: string) => {
+    const bytes = new RegExp(`^portcullis_nodejs_${name} (\\S+)$`, 'm').exec(text)?.[1];
+    return bytes === undefined ? Number.NaN : Number(bytes) / 2 ** 20;
+  };
+  return { heapMb: metric('heap_size_used_bytes'), externalMb: metric('external_memory_bytes') };
 }
 
 /** Least-squares slope (MB per minute) of one measure over time. */
-function slope(samples: readonly Sample[], measure: 'rssMb' | 'heapMb'): number {
+function slope(samples: readonly Sample[], measure: 'rssMb' | 'heapMb' | 'externalMb' | 'anonMb'): number {
   const points = samples.filter((p) => Number.isFinite(p[measure]));
   const n = points.length;
   if (n < 2) return Number.NaN;
@@ -116,6 +159,22 @@ function slope(samples: readonly Sample[], measure: 'rssMb' | 'heapMb'): number 
   const sxy = points.reduce((s, p) => s + (p.minute - mx) * (p[measure] - my), 0);
   const sxx = points.reduce((s, p) => s + (p.minute - mx) ** 2, 0);
   return sxy / sxx;
+}
+
+/** Has the gateway write a heap snapshot (SIGUSR2) and waits until the file is complete. */
+async function heapSnapshot(pid: number, dir: string): Promise<string> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  let size = -1;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (file === undefined) continue;
+    const now = statSync(join(dir, file)).size;
+    // V8 writes the snapshot in one go while the process is paused: a size that holds is the end.
+    if (now === size && now > 0) return join(dir, file);
+    size = now;
+  }
 }
 
 /** The identity of a live process (pid + start time, as pids are reused), or undefined when gone. */
@@ -165,7 +224,8 @@ try {
     const sample: Sample = {
       minute: (Date.now() - started) / MINUTE,
       rssMb: (rssBytes(gateway.pid) ?? Number.NaN) / 2 ** 20,
-      heapMb: await heapMb(base),
+      anonMb: anonMb(gateway.pid),
+      ...(await runtimeMb(base)),
       fds: openFds(gateway.pid),
       children: descendants(gateway.pid).length,
     };
@@ -179,7 +239,7 @@ try {
   const reporter = setInterval(async () => {
     const s = await sample();
     process.stdout.write(
-      `minute ${s.minute.toFixed(0)}: RSS ${s.rssMb.toFixed(1)} MB, heap ${s.heapMb.toFixed(1)} MB, ${s.fds} open fds, ${s.children} children; ` +
+      `minute ${s.minute.toFixed(0)}: RSS ${s.rssMb.toFixed(1)} MB (anonymous ${s.anonMb.toFixed(1)}), heap ${s.heapMb.toFixed(1)} MB, external ${s.externalMb.toFixed(1)} MB, ${s.fds} open fds, ${s.children} children; ` +
         `${counters.sessions} sessions, ${counters.statelessCalls} stateless calls, ${counters.refreshes} refreshes, ` +
         `${counters.crashes} crashes, ${counters.rateLimited} rate-limited, ${[...counters.errors.values()].reduce((a, b) => a + b, 0)} errors\n`,
     );
@@ -189,6 +249,13 @@ try {
     if (Date.now() >= deadline) stop = true;
   }, 250);
   await sample();
+  const snapshots: string[] = [];
+  const warmSnapshot =
+    snapshotDir &&
+    setTimeout(
+      async () => snapshots.push(await heapSnapshot(gateway.pid, snapshotDir)),
+      warmupMinutes * MINUTE,
+    );
   await Promise.all([
     loop(ctx, 1500, () => churn(ctx, stdio)),
     loop(ctx, 3000, () => churn(ctx, web)),
@@ -204,7 +271,14 @@ try {
   clearInterval(sampler);
   clearInterval(reporter);
   clearInterval(timer);
+  if (warmSnapshot) clearTimeout(warmSnapshot);
   const last = await sample();
+  if (snapshotDir && snapshots.length > 0) {
+    snapshots.push(await heapSnapshot(gateway.pid, snapshotDir));
+    process.stdout.write(
+      `soak: heap snapshots ${snapshots.join(', ')}; what grew: node --import tsx bench/heap-summary.ts ${snapshots[1]} --base ${snapshots[0]}\n`,
+    );
+  }
 
   // Stop the gateway alone (SIGTERM) and see which of its children outlive it.
   const family = descendants(gateway.pid)
@@ -219,11 +293,14 @@ try {
 
   const audit = ledger.compare(join(workDir, 'soak', 'portcullis.db'));
   const lost = Object.values(audit.lost).reduce((sum, l) => sum + l.count, 0);
-  const afterWarmup = samples.filter((s) => s.minute >= Math.min(WARMUP_MINUTES, minutes / 5));
+  const afterWarmup = samples.filter((s) => s.minute >= warmupMinutes);
   const figures = {
     minutes,
+    warmupMinutes,
     rssSlopeMbPerMinute: Number(slope(afterWarmup, 'rssMb').toFixed(3)),
+    anonSlopeMbPerMinute: Number(slope(afterWarmup, 'anonMb').toFixed(3)),
     heapSlopeMbPerMinute: Number(slope(afterWarmup, 'heapMb').toFixed(3)),
+    externalSlopeMbPerMinute: Number(slope(afterWarmup, 'externalMb').toFixed(3)),
     rssMb: {
       first: Number(samples[0]?.rssMb.toFixed(1)),
       afterWarmup: Number(afterWarmup[0]?.rssMb.toFixed(1)),
@@ -234,12 +311,10 @@ try {
       afterWarmup: Number(afterWarmup[0]?.heapMb.toFixed(1)),
       last: Number(last.heapMb.toFixed(1)),
     },
-    /** [minute, RSS MB, heap MB] every 10 s. */
-    samples: samples.map((s) => [
-      Number(s.minute.toFixed(2)),
-      Number(s.rssMb.toFixed(1)),
-      Number(s.heapMb.toFixed(1)),
-    ]),
+    /** [minute, RSS MB, anonymous MB, heap MB, external MB] every 10 s. */
+    samples: samples.map((s) =>
+      [s.minute, s.rssMb, s.anonMb, s.heapMb, s.externalMb].map((v) => Number(v.toFixed(2))),
+    ),
     openFds: {
       afterWarmup: afterWarmup[0]?.fds,
       last: last.fds,

@@ -59,7 +59,8 @@ export class ApiKeys {
     private readonly secret: Buffer,
     private readonly now: () => number = Date.now,
   ) {
-    this.flusher = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
+    // A failed flush keeps its times for the next one: the store may be away for a while.
+    this.flusher = setInterval(() => void this.flush().catch(() => {}), FLUSH_EVERY_MS);
     this.flusher.unref();
   }
 
@@ -149,7 +150,12 @@ export class ApiKeys {
     if (this.lastUsed.size === 0) return;
     const batch = new Map(this.lastUsed);
     this.lastUsed.clear();
-    await this.store.touch(batch);
+    try {
+      await this.store.touch(batch);
+    } catch (err) {
+      for (const [id, at] of batch) if (!this.lastUsed.has(id)) this.lastUsed.set(id, at);
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

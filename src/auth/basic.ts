@@ -1,13 +1,14 @@
 /**
  * Multi-user HTTP Basic (the Nextcloud seed's per-user scopes). Passwords are checked against the
- * config's scrypt hashes; failed attempts are limited per client IP and per user name; a correct
+ * config's scrypt hashes; failed attempts are limited per client IP and per user name (counted in
+ * Redis when a fleet shares it); a correct
  * pair is remembered for a minute under an HMAC of it, so a client sending Basic on every request
  * does not pay a 100 ms scrypt each time. Basic is refused over plain HTTP unless the client is on
  * loopback or came through a trusted TLS-terminating proxy.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuthConfig } from '../config/auth-schema.js';
 import type { Principal } from '../core/principal.js';
 import { isLoopbackHost } from '../net/loopback.js';
@@ -26,9 +27,15 @@ export interface BasicRequest {
   readonly secure: boolean;
 }
 
+/** Makes the counters of failed attempts: in memory by default, in Redis for a fleet (RateLimiters.counter). */
+export type AttemptCounters = (name: string, points: number, seconds: number) => RateLimiterAbstract;
+
+const inMemory: AttemptCounters = (name, points, duration) =>
+  new RateLimiterMemory({ keyPrefix: name, points, duration });
+
 export class BasicUsers {
-  private readonly perIp: RateLimiterMemory;
-  private readonly perUser: RateLimiterMemory;
+  private readonly perIp: RateLimiterAbstract;
+  private readonly perUser: RateLimiterAbstract;
   private readonly remembered = new LRUCache<string, Principal>({ max: 1000, ttl: REMEMBER_MS });
   private readonly cacheKey = randomBytes(32);
   /** Verified against when the user does not exist, so a miss costs what a hit costs. */
@@ -37,18 +44,12 @@ export class BasicUsers {
   constructor(
     private readonly config: BasicConfig,
     private readonly defaultScopes: readonly string[],
+    /** Shared by every instance of a fleet, so N instances do not give a guesser N times the attempts. */
+    counters: AttemptCounters = inMemory,
   ) {
     const duration = Math.ceil(config.failedAttempts.window / 1000);
-    this.perIp = new RateLimiterMemory({
-      keyPrefix: 'basic-ip',
-      points: config.failedAttempts.perIp,
-      duration,
-    });
-    this.perUser = new RateLimiterMemory({
-      keyPrefix: 'basic-user',
-      points: config.failedAttempts.perUser,
-      duration,
-    });
+    this.perIp = counters('basic-ip', config.failedAttempts.perIp, duration);
+    this.perUser = counters('basic-user', config.failedAttempts.perUser, duration);
   }
 
   async verify(request: BasicRequest): Promise<Principal> {

@@ -4,16 +4,14 @@
  * lines `{"seq":…,"hash":…,"prevHash":…,"audit":{…event}}` — the event under the same `audit` key
  * as in the gateway's stdout lines, so one SIEM parser reads both.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { describeEvent } from '../audit/audit-log.js';
 import type { AuditRecord } from '../audit/chain.js';
 import { AUDIT_EVENT_TYPES, type AuditEvent } from '../audit/events.js';
 import { duration } from '../config/units.js';
-import { openSqliteStore } from '../store/sqlite.js';
 import type { AuditQuery, AuditStore } from '../store/store.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+import { openExistingStoreOrExit } from './open-store-or-exit.js';
 
 const FOLLOW_POLL_MS = 500;
 
@@ -29,10 +27,7 @@ async function withAudit<T>(configFile: string, work: (audit: AuditStore) => Pro
     throw err;
   });
   const { config, baseDir } = loadOrExit(configFile);
-  const file = resolve(baseDir, config.store.sqlite);
-  if (!existsSync(file))
-    fail(`no store at ${file} — the gateway creates it on its first start (check store.sqlite and --config)`);
-  const store = openSqliteStore(file);
+  const { store } = await openExistingStoreOrExit(config, baseDir);
   try {
     return await work(store.audit);
   } finally {

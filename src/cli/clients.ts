@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { OAuthError } from '../oauth/errors.js';
 import { type StaticClientRecord, StaticClients } from '../oauth/static-clients.js';
-import { openStore } from '../store/open.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+import { openStoreOrExit } from './open-store-or-exit.js';
 import { printTable } from './table.js';
 
 function fail(message: string): never {
@@ -21,7 +21,7 @@ async function withClients<T>(configFile: string, work: (clients: StaticClients)
     fail(
       'the OAuth authorization server is not enabled in this config — add auth: { oauth: { registration: static } }',
     );
-  const { store } = openStore(config, baseDir);
+  const { store } = await openStoreOrExit(config, baseDir);
   try {
     return await work(new StaticClients(store.oauth.clients));
   } catch (err) {

@@ -14,9 +14,9 @@ import { DynamicClients } from '../oauth/client-id.js';
 import { OAuthClients } from '../oauth/clients.js';
 import type { ConsentRecord } from '../oauth/consents.js';
 import { StaticClients } from '../oauth/static-clients.js';
-import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+import { openStoreOrExit } from './open-store-or-exit.js';
 import { printTable } from './table.js';
 
 function fail(message: string): never {
@@ -36,7 +36,7 @@ async function withStore<T>(configFile: string, work: (opened: Opened) => Promis
   const { config, baseDir, secrets } = loaded;
   const oauth = config.auth.oauth;
   if (!oauth) fail('the OAuth authorization server is not enabled in this config (auth.oauth)');
-  const { store, secret } = openStore(config, baseDir);
+  const { store, secret } = await openStoreOrExit(config, baseDir);
   const audit = new AuditLog({
     redactor: new Redactor(secrets),
     ...(config.audit.store ? { store: store.audit } : {}),

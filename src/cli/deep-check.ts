@@ -3,12 +3,10 @@
  * cannot be found (an error: it can never start), and a rule requiring a scope nobody can hold (a
  * warning: keys created later may hold it). Shared by check-config and start.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { Policy } from '../policy/policy.js';
 import { keyGrants, unholdableRuleScopes } from '../policy/startup-check.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { describeStore, openExistingStore } from '../store/open.js';
 import { findCommand } from '../upstream/find-command.js';
 
 /** One line per stdio upstream that cannot start, naming the field and the fix. */
@@ -28,20 +26,34 @@ export async function brokenUpstreams(loaded: LoadedConfig): Promise<string[]> {
   return problems;
 }
 
-/** One warning line per rule scope no role, user, default scope or stored API key can hold. */
+/**
+ * One warning line per rule scope no role, user, default scope or stored API key can hold. Only a
+ * store that exists is read (checking a config must not create one); a PostgreSQL store that
+ * cannot be read is said so in a warning, and the check goes on without its keys.
+ */
 export async function ruleScopeWarnings(loaded: LoadedConfig): Promise<string[]> {
   const { config, baseDir } = loaded;
   const policy = new Policy(config.policy);
-  const file = resolve(baseDir, config.store.sqlite);
   let grants: string[] = [];
-  // Only an existing store is read: checking a config must not create one.
-  if (config.auth.apiKeys && existsSync(file)) {
-    const store = openSqliteStore(file);
+  const notes: string[] = [];
+  if (config.auth.apiKeys) {
     try {
-      grants = keyGrants(await store.apiKeys.list(), policy);
-    } finally {
-      await store.close();
+      const opened = await openExistingStore(config, baseDir);
+      if (opened) {
+        try {
+          grants = keyGrants(await opened.store.apiKeys.list(), policy);
+        } finally {
+          await opened.store.close();
+        }
+      }
+    } catch (err) {
+      notes.push(
+        `warning: store: cannot read the API keys of ${describeStore(config, baseDir)} (${(err as Error).message}) — scopes only keys hold are not counted below`,
+      );
     }
   }
-  return unholdableRuleScopes(config, policy, grants).map((w) => `warning: config: ${w.message}`);
+  return [
+    ...notes,
+    ...unholdableRuleScopes(config, policy, grants).map((w) => `warning: config: ${w.message}`),
+  ];
 }

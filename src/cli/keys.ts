@@ -8,9 +8,9 @@ import { scopeSchema } from '../config/auth-schema.js';
 import { DEFAULT_ROLES } from '../config/policy-schema.js';
 import { duration } from '../config/units.js';
 import { knownScopes, unknownScopeProblem } from '../policy/vocabulary.js';
-import { openStore } from '../store/open.js';
 import type { ApiKeyRecord } from '../store/store.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+import { openStoreOrExit } from './open-store-or-exit.js';
 
 function fail(message: string): never {
   process.stderr.write(`portcullis: ${message}\n`);
@@ -24,7 +24,7 @@ async function withKeys<T>(
 ): Promise<T> {
   const { config, baseDir, secrets } = loadOrExit(configFile);
   if (!config.auth.apiKeys) fail('API keys are not enabled in this config — add auth: { apiKeys: {} }');
-  const { store, secret } = openStore(config, baseDir);
+  const { store, secret } = await openStoreOrExit(config, baseDir);
   const keys = new ApiKeys(store.apiKeys, secret);
   // No stdout sink: the CLI's stdout carries the key, for scripts to read.
   const audit = new AuditLog({

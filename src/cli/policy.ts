@@ -10,12 +10,12 @@ import type { UpstreamConfig } from '../config/schema.js';
 import { connectorFor } from '../gateway/channels.js';
 import { createLogger } from '../log/logger.js';
 import { explainUpstream, formatExplained } from '../policy/explain.js';
-import { inspectUpstream } from '../policy/inspect.js';
+import { inspectUpstream, offeredNames } from '../policy/inspect.js';
 import { Policy } from '../policy/policy.js';
 import { knownScopes, scopeTables, unknownScopeProblem } from '../policy/vocabulary.js';
-import { openStore } from '../store/open.js';
 import { keyStatus } from './keys.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+import { openStoreOrExit } from './open-store-or-exit.js';
 
 interface ExplainOptions {
   config: string;
@@ -81,15 +81,8 @@ export function registerPolicy(program: Command): void {
           logger,
         ).catch((err: Error) => fail(`upstream '${name}' could not be listed: ${err.message}`));
         process.stdout.write(`${formatExplained(name, explainUpstream(rules, scopes, name, offer))}\n\n`);
-        const seen = {
-          tools: offer.tools.map((t) => String(t.name)),
-          resources: [
-            ...offer.resources.map((r) => String(r.uri)),
-            ...offer.resourceTemplates.map((r) => String(r.uriTemplate)),
-          ],
-          prompts: offer.prompts.map((p) => String(p.name)),
-        };
-        for (const index of rules.unusedRules(name, seen)) unused.set(index, (unused.get(index) ?? 0) + 1);
+        for (const index of rules.unusedRules(name, offeredNames(offer)))
+          unused.set(index, (unused.get(index) ?? 0) + 1);
       }
       for (const [index, count] of unused) {
         if (count === names.length)
@@ -105,7 +98,7 @@ async function callerScopes(
 ): Promise<{ scopes: string[]; roles: string[]; label: string }> {
   if (options.key) {
     if (!config.auth.apiKeys) fail('API keys are not enabled in this config');
-    const { store, secret } = openStore(config, baseDir);
+    const { store, secret } = await openStoreOrExit(config, baseDir);
     const keys = new ApiKeys(store.apiKeys, secret);
     const record = (await keys.list()).find((k) => k.id === options.key);
     await keys.close();

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { hostForUrl } from '../gateway/listen.js';
 import type { SessionDetails } from '../relay/session-registry.js';
+import type { WarmPool } from '../upstream/warm-pool.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 import { printTable } from './table.js';
 
@@ -69,6 +70,29 @@ function age(ms: number): string {
   return m < 120 ? `${m}m` : `${Math.round(m / 60)}h`;
 }
 
+type WarmPoolReport = Awaited<ReturnType<WarmPool['report']>>;
+
+const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
+
+function printSessions(list: readonly (SessionDetails & { rssBytes?: number })[]): void {
+  printTable([
+    ['REF', 'KIND', 'PRINCIPAL', 'UPSTREAM', 'REVISION', 'AGE', 'IDLE', 'CALLS', 'STREAMS', 'PID', 'RSS'],
+    ...list.map((s) => [
+      s.ref,
+      s.kind,
+      s.principal.name,
+      s.upstream,
+      s.revision ?? '-',
+      age(s.ageMs),
+      age(s.idleMs),
+      String(s.inFlight),
+      String(s.openStreams),
+      s.pid === undefined ? '-' : String(s.pid),
+      s.rssBytes === undefined ? '-' : mib(s.rssBytes),
+    ]),
+  ]);
+}
+
 export function registerSessions(program: Command): void {
   const sessions = program.command('sessions').description("see and end a running gateway's sessions");
   const common = (command: Command) =>
@@ -81,33 +105,22 @@ export function registerSessions(program: Command): void {
   common(sessions.command('list').description('list open sessions'))
     .option('--json', 'print the sessions as JSON')
     .action(async (options: AdminOptions & { json?: boolean }) => {
-      const list = (await admin(options, 'GET', '/admin/sessions')).sessions as (SessionDetails & {
-        rssBytes?: number;
-      })[];
+      const answer = await admin(options, 'GET', '/admin/sessions');
+      const list = answer.sessions as (SessionDetails & { rssBytes?: number })[];
+      const pools = (answer.warmPools ?? []) as WarmPoolReport[];
       if (options.json) {
         process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
         return;
       }
-      if (list.length === 0) {
-        process.stdout.write('no open sessions\n');
-        return;
+      if (list.length === 0) process.stdout.write('no open sessions\n');
+      else printSessions(list);
+      for (const pool of pools) {
+        process.stdout.write(
+          `warm pool ${pool.upstream}: ${pool.ready} of ${pool.size} ready, ${pool.starting} starting, ` +
+            `${mib(pool.rssBytes)} resident (PIDs ${pool.pids.join(' ') || 'none'}); ` +
+            `${pool.handedOut} handed to sessions, ${pool.missed} found it empty\n`,
+        );
       }
-      printTable([
-        ['REF', 'KIND', 'PRINCIPAL', 'UPSTREAM', 'REVISION', 'AGE', 'IDLE', 'CALLS', 'STREAMS', 'PID', 'RSS'],
-        ...list.map((s) => [
-          s.ref,
-          s.kind,
-          s.principal.name,
-          s.upstream,
-          s.revision ?? '-',
-          age(s.ageMs),
-          age(s.idleMs),
-          String(s.inFlight),
-          String(s.openStreams),
-          s.pid === undefined ? '-' : String(s.pid),
-          s.rssBytes === undefined ? '-' : `${Math.round(s.rssBytes / 1048576)} MiB`,
-        ]),
-      ]);
     });
 
   common(sessions.command('close').description('end a session (its client must initialize again)'))

@@ -10,9 +10,9 @@ import { AuditLog } from '../audit/audit-log.js';
 import type { AuditEventInput, ToolReviewedEvent } from '../audit/events.js';
 import { Redactor } from '../audit/redact.js';
 import { describeDrift, type PinnedDefinition } from '../policy/pin-diff.js';
-import { openStore } from '../store/open.js';
 import type { PinKind, PinRecord, PinStore } from '../store/store.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
+import { openStoreOrExit } from './open-store-or-exit.js';
 import { printTable } from './table.js';
 
 function fail(message: string): never {
@@ -48,7 +48,7 @@ async function withPins<T>(
     fail(
       `--upstream: no upstream '${options.upstream}' in this config — it has ${Object.keys(config.upstreams).join(', ')}`,
     );
-  const { store } = openStore(config, baseDir);
+  const { store } = await openStoreOrExit(config, baseDir);
   const audit = new AuditLog({
     redactor: new Redactor(secrets),
     ...(config.audit.store ? { store: store.audit } : {}),

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { rate } from '../limits/rate.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { authMethods, authSchema } from './auth-schema.js';
+import { fleetSchema } from './fleet-schema.js';
 import { policySchema } from './policy-schema.js';
 import { insecureUrlReason } from './secure-url.js';
 import { tracingSchema } from './tracing-schema.js';
@@ -65,6 +66,9 @@ const restartSchema = z.strictObject({
   maxDelay: duration.default(30_000),
 });
 
+/** Warm children per upstream: each is a whole server process, so the pool is kept small. */
+const MAX_WARM = 32;
+
 const upstreamSchema = z
   .strictObject({
     command: z.string().min(1, 'must not be empty').optional(),
@@ -72,6 +76,18 @@ const upstreamSchema = z
     cwd: z.string().min(1).optional(),
     env: stringMap.default({}),
     restart: restartSchema.prefault({}),
+    /**
+     * Children of a stdio command kept started and ready (answering ping) ahead of sessions, so a new
+     * session skips the process start. Each goes to one session only and is replaced at once.
+     */
+    warm: z
+      .number({ error: 'must be a whole number of children, e.g. 2 (0 turns the pool off)' })
+      .int({ error: 'must be a whole number of children, e.g. 2 (0 turns the pool off)' })
+      .min(0, { error: 'must be 0 or more (0 turns the pool off)' })
+      .max(MAX_WARM, {
+        error: `must be at most ${MAX_WARM} — each warm child is a running process holding its memory`,
+      })
+      .default(0),
     url: z.string().optional(),
     headers: stringMap.default({}),
     /** The one private host a plain-http URL may name, spelled out so the exception is deliberate. */
@@ -114,6 +130,14 @@ const upstreamSchema = z
           'args, cwd and env only apply to a stdio command — remove them or use command instead of url',
       });
     }
+    if (u.url !== undefined && u.warm > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['warm'],
+        message:
+          'only applies to a stdio command — an HTTP upstream has no process to start ahead; remove warm',
+      });
+    }
     if (u.command !== undefined && Object.keys(u.headers).length > 0) {
       ctx.addIssue({
         code: 'custom',
@@ -123,9 +147,78 @@ const upstreamSchema = z
     }
   });
 
+/** Query parameters pg reads for TLS: they would override store.postgres.ssl, so TLS is set there only. */
+const URL_TLS_PARAMS = ['ssl', 'sslmode', 'sslcert', 'sslkey', 'sslrootcert', 'sslnegotiation'];
+
+/** Why a PostgreSQL URL is not acceptable, or undefined when it is. */
+function postgresUrlProblem(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'is not a valid URL — write it like postgres://portcullis@db.example.com:5432/portcullis';
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    return `uses ${url.protocol} — write a postgres:// or postgresql:// URL`;
+  if (url.hostname === '' && !url.searchParams.get('host'))
+    return 'names no host — write it like postgres://portcullis@db.example.com:5432/portcullis';
+  const tls = URL_TLS_PARAMS.find((param) => url.searchParams.has(param));
+  if (tls !== undefined)
+    return `sets ${tls} in the URL — remove it and configure TLS under store.postgres.ssl (ca, cert, key), which is on and verified by default for a host other than loopback`;
+  return undefined;
+}
+
+/** TLS to PostgreSQL: PEM files relative to the config file; the server's certificate is verified. */
+const postgresTlsSchema = z
+  .strictObject({
+    /** CA certificate(s) the server's certificate must chain to (default: the system's CAs). */
+    ca: z.string().min(1).optional(),
+    /** Client certificate and key, for servers that authenticate clients by certificate. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** Verify the server's certificate and name. Turning it off lets anyone on the path read the store. */
+    rejectUnauthorized: z.boolean().default(true),
+    /** The name the certificate must carry, when it is not the URL's host. */
+    servername: z.string().min(1).optional(),
+  })
+  .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), {
+    message: 'needs cert and key together — set both (a client certificate and its key) or neither',
+  });
+
+const postgresSchema = z.preprocess(
+  // The URL alone is the short form: postgres: ${env:PORTCULLIS_DATABASE_URL}
+  (value) => (typeof value === 'string' ? { url: value } : value),
+  z.strictObject({
+    url: z
+      .string({ error: 'is missing — set store.postgres to a postgres:// URL' })
+      .superRefine((url, ctx) => {
+        const problem = postgresUrlProblem(url);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    /**
+     * TLS: by default on, with the server's certificate verified against the system's CAs, for
+     * any host but loopback (and off for loopback). false turns it off (the password and every
+     * record cross the network in clear: only on a network you trust).
+     */
+    ssl: z.union([z.literal(false), postgresTlsSchema]).optional(),
+    /** Connections this instance opens at most (each gateway of a fleet has its own pool). */
+    poolSize: z.number().int().min(1).max(1000).default(10),
+    /** How long opening a connection, or waiting for a free one, may take before the request gets 503. */
+    connectTimeout: duration.default(5000),
+    /** How long one statement may run (server-side statement_timeout) before the request gets 503. */
+    queryTimeout: duration.default(10_000),
+  }),
+);
+
 const storeSchema = z.strictObject({
-  /** The embedded SQLite file (API keys, audit trail), relative to the config file. */
+  /**
+   * The embedded SQLite file (API keys, OAuth state, audit trail, pins), relative to the config
+   * file. With postgres set, it holds no state: its folder keeps only secret.key and the
+   * bootstrap admin's password hash.
+   */
   sqlite: z.string().min(1).default('./data/portcullis.db'),
+  /** PostgreSQL instead of SQLite, shared by a fleet of gateways: a postgres:// URL, or { url, ssl, … }. */
+  postgres: postgresSchema.optional(),
   /** Redis shared by a fleet of gateways for rate limits (redis:// or rediss://). */
   redis: z
     .string()
@@ -226,6 +319,7 @@ export const configSchema = z
     audit: auditSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
     tracing: tracingSchema.prefault({}),
+    fleet: fleetSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const loopback = isLoopbackHost(c.listen.host);
@@ -261,6 +355,15 @@ export const configSchema = z
         message: `is missing — listen.host ${c.listen.host} is not loopback, so set publicUrl to the https:// URL clients use`,
       });
     }
+    if (c.store.postgres && c.auth.secret === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'secret'],
+        message:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the config syntax is meant literally
+          'is missing — with store.postgres every gateway and the CLI must key API keys and sign tokens with one secret: set auth.secret: ${env:PORTCULLIS_SECRET} (generate one with: openssl rand -base64 48)',
+      });
+    }
     if (authMethods(c.auth).length === 0 && c.auth.none !== true) {
       ctx.addIssue({
         code: 'custom',
@@ -280,3 +383,4 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type UpstreamConfig = Config['upstreams'][string];
+export type PostgresConfig = NonNullable<Config['store']['postgres']>;

@@ -74,9 +74,11 @@ export const ERROR_CATALOG = {
   too_many_streams: { status: 429, rpc: RPC.limited, retry: true },
   too_many_attempts: { status: 429, rpc: RPC.invalidRequest, retry: true },
   internal_error: { status: 500, rpc: RPC.internalError },
+  peer_unavailable: { status: 502, rpc: RPC.upstreamUnavailable, expose: true },
   upstream_unavailable: { status: 502, rpc: RPC.upstreamUnavailable, expose: true },
   gateway_full: { status: 503, rpc: RPC.limited, retry: true, expose: true },
   not_ready: { status: 503, rpc: RPC.internalError, retry: true, expose: true },
+  store_unavailable: { status: 503, rpc: RPC.internalError, retry: true, expose: true },
   upstream_timeout: { status: 504, rpc: RPC.upstreamTimeout, expose: true },
 } as const satisfies Readonly<Record<string, CodeFacts>>;
 

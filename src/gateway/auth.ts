@@ -85,6 +85,7 @@ export async function openAuth(
                 : {}),
             })
         : undefined,
+      (name, points, seconds) => limiters.counter(name, points, seconds),
     ),
     (a) => a.close(),
   );

@@ -2,11 +2,13 @@
  * The conversations with upstreams: a connector per upstream, and the one registry of sessions —
  * 2025 client sessions and the upstream sessions kept for 2026-07-28 clients — with their policy.
  */
+import { randomBytes } from 'node:crypto';
 import { auditPrincipal } from '../audit/events.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { UpstreamConfig } from '../config/schema.js';
 import type { Principal } from '../core/principal.js';
 import type { Logger } from '../log/logger.js';
+import { deriveKey } from '../oauth/derive-key.js';
 import { runCall } from '../pipeline/call-stages.js';
 import { ToolCatalog } from '../policy/catalog.js';
 import { Gatekeeper } from '../policy/gatekeeper.js';
@@ -17,7 +19,7 @@ import { gatewayEnvelope } from '../relay/modern/envelope.js';
 import { LegacyBridge } from '../relay/modern/legacy-bridge.js';
 import { ModernUpstreamAdapter } from '../relay/modern/modern-upstream-adapter.js';
 import { ModernPassthrough } from '../relay/modern/passthrough.js';
-import { RequestStateCodec } from '../relay/modern/request-state.js';
+import { RequestStateCodec, type RequestStateKeys, type StateOwner } from '../relay/modern/request-state.js';
 import type { RelaySession } from '../relay/relay-session.js';
 import { Session } from '../relay/session.js';
 import { SessionRegistry } from '../relay/session-registry.js';
@@ -26,17 +28,22 @@ import { memoryPinStore } from '../store/memory-pins.js';
 import type { Connector } from '../upstream/connection.js';
 import { startHttp } from '../upstream/http.js';
 import { startStdio } from '../upstream/stdio.js';
+import { WarmPool } from '../upstream/warm-pool.js';
 import type { Closer } from './closer.js';
 import type { Services } from './services.js';
 
 export interface Channels {
   readonly sessions: SessionRegistry<RelaySession>;
   readonly connectors: ReadonlyMap<string, Connector>;
+  /** The warm pools of the stdio upstreams that have one (`warm: N`), by upstream name. */
+  readonly warmPools: ReadonlyMap<string, WarmPool>;
   readonly pins: ToolPins;
   /** A 2025 client session with `upstream`, owned by `principal`. */
   openSession(upstream: string, principal: Principal): Promise<Session>;
   /** A 2026-07-28 client's backend: passthrough to a 2026 upstream, or a bridge to a 2025 one. */
   openBridge(upstream: string, principal: Principal): Promise<ModernBackend>;
+  /** Which instance holds the call a requestState resumes (undefined: a 2026 upstream's own state). */
+  stateOwner(upstream: string, state: string): Promise<StateOwner | undefined>;
 }
 
 export function connectorFor(
@@ -54,6 +61,15 @@ export function connectorFor(
     return () => startHttp({ name, config: http, logger });
   }
   throw new Error(`config: upstreams.${name} has neither command nor url`);
+}
+
+/**
+ * Keys from the server secret, the same on every instance that shares it (a fleet); without a
+ * store there is no shared secret, and one instance's own random keys do.
+ */
+function requestStateKeys(secret: Buffer | undefined): RequestStateKeys {
+  if (!secret) return { signing: randomBytes(32), route: randomBytes(32) };
+  return { signing: deriveKey(secret, 'request-state'), route: deriveKey(secret, 'request-state-route') };
 }
 
 export function openChannels(
@@ -92,14 +108,25 @@ export function openChannels(
     }),
     (registry) => registry.closeAll(),
   );
-  const codec = new RequestStateCodec(Math.ceil(config.limits.inputRequestTimeout / 1000));
+  const warmPools = openWarmPools(config.upstreams, connectors, logger, closer);
+  /** What a session's link starts its child with: a warm one when the pool has one, else a fresh start. */
+  const sessionConnector = (upstream: string): Connector => {
+    const cold = connectors.get(upstream) as Connector;
+    const pool = warmPools.get(upstream);
+    return pool ? async () => pool.take() ?? cold() : cold;
+  };
+  const codec = new RequestStateCodec(
+    Math.ceil(config.limits.inputRequestTimeout / 1000),
+    requestStateKeys(services.keyStore?.secret),
+    config.fleet.advertiseUrl,
+  );
   const cache = { maxTtlMs: config.limits.maxCacheTtl };
   const isModern = (upstream: string) => upstreamOf(upstream).protocol === '2026-07-28';
 
   const openLink = async (upstream: string): Promise<UpstreamLink> => {
     const link = new UpstreamLink({
       name: upstream,
-      connector: connectors.get(upstream) as Connector,
+      connector: sessionConnector(upstream),
       timeoutMs: upstreamOf(upstream).timeout,
       restart: upstreamOf(upstream).restart,
       logger,
@@ -128,6 +155,7 @@ export function openChannels(
   return {
     sessions,
     connectors,
+    warmPools,
     pins,
     async openSession(upstream, principal) {
       const link = await openLink(upstream);
@@ -147,6 +175,8 @@ export function openChannels(
         logger,
       });
     },
+    // A 2026 upstream's calls are parked nowhere: it mints and reads its own states.
+    stateOwner: async (upstream, state) => (isModern(upstream) ? undefined : codec.owner(state)),
     async openBridge(upstream, principal) {
       const link = await openLink(upstream);
       const gatekeeper = gatekeeperFor(upstream, link);
@@ -169,4 +199,31 @@ export function openChannels(
       return bridge;
     },
   };
+}
+
+/** One pool per stdio upstream with `warm: N`, filling from the start; ended (children killed) at stop. */
+function openWarmPools(
+  upstreams: Readonly<Record<string, UpstreamConfig>>,
+  connectors: ReadonlyMap<string, Connector>,
+  logger: Logger,
+  closer: Closer,
+): Map<string, WarmPool> {
+  const pools = new Map<string, WarmPool>();
+  for (const [name, upstream] of Object.entries(upstreams)) {
+    if (upstream.command === undefined || upstream.warm === 0) continue;
+    const pool = new WarmPool({
+      name,
+      size: upstream.warm,
+      connector: connectors.get(name) as Connector,
+      readyTimeoutMs: upstream.timeout,
+      backoff: upstream.restart,
+      logger,
+    });
+    pools.set(
+      name,
+      closer.add(`warm pool ${name}`, pool, (p) => p.close()),
+    );
+    pool.fill();
+  }
+  return pools;
 }

@@ -10,6 +10,7 @@ import { adminPipeline } from '../pipeline/admin-stages.js';
 import { runCall } from '../pipeline/call-stages.js';
 import { mcpPipeline } from '../pipeline/mcp-stages.js';
 import type { Policy } from '../policy/policy.js';
+import { forwardToOwner } from '../relay/modern/forward.js';
 import { modernRelay } from '../relay/modern/relay.js';
 import type { GatewayAuth } from './auth.js';
 import type { Channels } from './channels.js';
@@ -42,6 +43,12 @@ export function routes(
     sessions: () => channels.sessions.size,
     readOnly: config.policy.readOnly,
     pinning: () => channels.pins.summary(),
+    warmPool: async (upstream) => {
+      const pool = channels.warmPools.get(upstream);
+      if (!pool) return undefined;
+      const { size, ready, starting } = pool.stats();
+      return { size, ready, starting, rssBytes: await pool.memory() };
+    },
   });
   const { sessions } = channels;
   return frontDoor({
@@ -54,7 +61,20 @@ export function routes(
       relay: {
         sessions,
         openSession: channels.openSession,
-        modern: modernRelay({ sessions, openBridge: channels.openBridge, runCall }),
+        modern: modernRelay({
+          sessions,
+          openBridge: channels.openBridge,
+          runCall,
+          stateOwner: channels.stateOwner,
+          forward: (ctx, route, body) =>
+            forwardToOwner(ctx, {
+              route,
+              body,
+              timeoutMs:
+                config.upstreams[ctx.endpoint.upstream]?.timeout ?? config.limits.inputRequestTimeout,
+              logger,
+            }),
+        }),
       },
       audit,
       tracing,
@@ -68,6 +88,7 @@ export function routes(
         sessions: {
           list: () => sessions.list(),
           closeByRef: (ref, actor) => sessions.closeByRef(ref, actor),
+          warmPools: () => Promise.all([...channels.warmPools.values()].map((pool) => pool.report())),
         },
         holds: (principal, scope) => policy.scopesOf(principal).holds(scope),
       },

@@ -37,7 +37,7 @@ export async function openServices(loaded: LoadedConfig, logger: Logger, closer:
   );
   const keyStore =
     config.auth.apiKeys || config.auth.oauth || config.audit.store
-      ? closer.add('store', openStore(config, baseDir), (s) => s.store.close())
+      ? closer.add('store', await openStore(config, baseDir, { logger }), (s) => s.store.close())
       : undefined;
   const metrics = config.metrics.enabled
     ? new GatewayMetrics({ upstreams: Object.keys(config.upstreams) })

@@ -81,6 +81,7 @@ export function startGateway(
       sessions: () => channels.sessions.size,
       childProcesses: runningChildren,
       audit: services.auditLog,
+      warmPools: () => channels.warmPools.values(),
     });
     held.open(routes(loaded, { services, auth, channels, policy, publicUrl, scopes, drain }, logger));
     logger.info(startedLine(loaded, url, publicUrl, services.limiters.state), 'portcullis started');

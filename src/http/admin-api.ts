@@ -1,14 +1,14 @@
 /**
  * The admin API, on the gateway's own port: GET /admin/sessions lists the sessions the gateway holds
- * (with each stdio child's PID and resident memory), DELETE /admin/sessions/<ref> ends one. The
+ * (with each stdio child's PID and resident memory) and the warm pools' waiting children, DELETE /admin/sessions/<ref> ends one. The
  * caller must hold the `admin` scope through an API key or a Basic user; `auth: { none: true }`
  * serves no admin API, since there everyone on the port would be an administrator.
  */
-import { readFile } from 'node:fs/promises';
 import { GatewayError } from '../core/errors.js';
 import type { Principal } from '../core/principal.js';
 import { sendJson } from '../core/render.js';
 import type { AuthenticatedContext } from '../pipeline/context.js';
+import { rssBytes } from '../upstream/process-memory.js';
 
 /** The scope that grants the admin API (held by `*` and `admin:*` too). */
 export const ADMIN_SCOPE = 'admin';
@@ -17,6 +17,8 @@ export interface AdminSessions {
   list(): readonly { readonly pid?: number }[];
   /** Ends the session with this public handle; false when there is none. */
   closeByRef(ref: string, actor: Principal): Promise<boolean>;
+  /** The stdio upstreams' warm pools: children waiting (not yet any session's) and their memory. */
+  warmPools(): Promise<readonly object[]>;
 }
 
 export interface AdminApiOptions {
@@ -49,7 +51,8 @@ export function adminApi(options: AdminApiOptions): (ctx: AuthenticatedContext) 
     if (path === '/admin/sessions') {
       if (req.method !== 'GET') throw notAllowed(req.method, 'GET');
       const sessions = await Promise.all(options.sessions.list().map(withMemory));
-      return sendJson(res, 200, { sessions }, {}, true);
+      const warmPools = await options.sessions.warmPools();
+      return sendJson(res, 200, { sessions, warmPools }, {}, true);
     }
     const match = SESSION_PATH.exec(path);
     if (match) {
@@ -74,7 +77,6 @@ async function withMemory<T extends { readonly pid?: number }>(
   session: T,
 ): Promise<T & { rssBytes?: number }> {
   if (session.pid === undefined) return session;
-  const status = await readFile(`/proc/${session.pid}/status`, 'utf8').catch(() => '');
-  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-  return kib === undefined ? session : { ...session, rssBytes: Number(kib) * 1024 };
+  const rss = await rssBytes(session.pid);
+  return rss === undefined ? session : { ...session, rssBytes: rss };
 }

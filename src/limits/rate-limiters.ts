@@ -88,9 +88,17 @@ export class RateLimiters {
 
   /** A limiter for one budget (`name` separates keys of different budgets in Redis). */
   create(name: string, rate: Rate): Limiter {
-    const options = { keyPrefix: `portcullis:${name}`, points: rate.points, duration: rate.seconds };
+    return new Limiter(name, rate, this.counter(name, rate.points, rate.seconds));
+  }
+
+  /**
+   * The counter under a limiter, for callers that count something other than requests (failed
+   * sign-ins): shared through Redis when the fleet has it, with the same in-memory insurance.
+   */
+  counter(name: string, points: number, seconds: number): RateLimiterAbstract {
+    const options = { keyPrefix: `portcullis:${name}`, points, duration: seconds };
     const memory = new RateLimiterMemory(options);
-    const limiter: RateLimiterAbstract = this.redis
+    return this.redis
       ? new RateLimiterRedis({
           ...options,
           storeClient: this.redis,
@@ -98,7 +106,6 @@ export class RateLimiters {
           rejectIfRedisNotReady: true,
         })
       : memory;
-    return new Limiter(name, rate, limiter);
   }
 
   async close(): Promise<void> {

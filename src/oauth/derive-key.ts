@@ -15,6 +15,8 @@ export type KeyPurpose =
   | 'refresh-token'
   | 'upstream-login-state'
   | 'authorize-transaction'
+  | 'request-state'
+  | 'request-state-route'
   | `access-token-es256:${number}:${number}`;
 
 /** Domain separation from the other uses of the server secret (API-key hashing keys it directly). */

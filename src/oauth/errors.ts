@@ -4,6 +4,7 @@
  * Handlers throw them; one renderer (`oauthErrorBody`) writes them, and anything else becomes a
  * generic `server_error` so no internal detail reaches a client.
  */
+import { StoreUnavailableError } from '../store/unavailable.js';
 
 /** Every code the authorization server may answer with, by the RFC that defines it. */
 export type OAuthErrorCode =
@@ -105,6 +106,9 @@ export interface OAuthErrorBody {
 
 /** The JSON body for any thrown value: its own for an exposed OAuthError, a generic one otherwise. */
 export function oauthErrorBody(err: unknown): { status: number; body: OAuthErrorBody } {
+  // The store is away: nothing was decided, the client may retry (RFC 6749 §4.1.2.1).
+  if (err instanceof StoreUnavailableError)
+    return { status: 503, body: { error: 'temporarily_unavailable', error_description: err.message } };
   if (err instanceof OAuthError && err.expose) {
     return { status: err.status, body: { error: err.error, error_description: err.description } };
   }

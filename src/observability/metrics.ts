@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../audit/events.js';
+import type { WarmPoolStats } from '../upstream/warm-pool.js';
 
 const HTTP_METHODS = new Set(['GET', 'POST', 'DELETE', 'OPTIONS', 'HEAD']);
 const MCP_METHODS = new Set([
@@ -64,6 +65,8 @@ export interface MetricsSources {
   readonly childProcesses?: () => number;
   /** The audit log (AuditLog has these). */
   readonly audit?: { readonly queueDepth: number; readonly dropped: number };
+  /** The stdio upstreams' warm pools (WarmPool has these). */
+  readonly warmPools?: () => Iterable<{ stats(): WarmPoolStats; memory(): Promise<number> }>;
 }
 
 export interface GatewayMetricsOptions {
@@ -154,6 +157,51 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.set(sources().childProcesses?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'portcullis_warm_children',
+      help: 'Children of a stdio upstream waiting in its warm pool, by state: ready (answered ping) or starting',
+      labelNames: ['upstream', 'state'],
+      registers,
+      collect() {
+        for (const pool of sources().warmPools?.() ?? []) {
+          const { upstream, ready, starting } = pool.stats();
+          this.set({ upstream, state: 'ready' }, ready);
+          this.set({ upstream, state: 'starting' }, starting);
+        }
+      },
+    });
+    new Gauge({
+      name: 'portcullis_warm_pool_resident_bytes',
+      help: "Resident memory of a stdio upstream's warm children together",
+      labelNames: ['upstream'],
+      registers,
+      async collect() {
+        for (const pool of sources().warmPools?.() ?? [])
+          this.set({ upstream: pool.stats().upstream }, await pool.memory());
+      },
+    });
+    const handoutsSeen = new Map<string, number>();
+    new Counter({
+      name: 'portcullis_warm_pool_takes_total',
+      help: "Children a stdio upstream's sessions took from its warm pool (warm) or, finding it empty, started themselves (cold); a restart after a crash counts too",
+      labelNames: ['upstream', 'child'],
+      registers,
+      collect() {
+        for (const pool of sources().warmPools?.() ?? []) {
+          const { upstream, handedOut, missed } = pool.stats();
+          for (const [child, total] of [
+            ['warm', handedOut],
+            ['cold', missed],
+          ] as const) {
+            const key = `${upstream}\u0000${child}`;
+            const seen = handoutsSeen.get(key) ?? 0;
+            // inc by 0 too: the series exists from the first scrape, so a rate over it starts at once.
+            this.inc({ upstream, child }, Math.max(0, total - seen));
+            handoutsSeen.set(key, Math.max(seen, total));
+          }
+        }
       },
     });
     new Gauge({

@@ -4,7 +4,8 @@
  * names no command, URL or secret, and a probe never sends an upstream request or credential: an
  * HTTP upstream is probed by opening a TCP connection to its host and port, a stdio upstream by
  * finding its command. Probe results are cached, so a flood of /readyz cannot become a flood of
- * connections (at most one probe per upstream per `ttlMs`).
+ * connections (at most one probe per upstream per `ttlMs`). A stdio upstream with a warm pool also
+ * shows how many children are ready and starting and their resident memory (counts, no PIDs).
  */
 import { connect } from 'node:net';
 import type { UpstreamConfig } from '../config/schema.js';
@@ -16,16 +17,25 @@ export interface ReadinessOptions {
   readonly upstreams: Readonly<Record<string, UpstreamConfig>>;
   readonly baseDir: string;
   /** Whether the store answers (a trivial query), when the gateway has one. */
-  readonly storeOk?: () => boolean;
+  readonly storeOk?: () => boolean | Promise<boolean>;
   readonly limits: () => string;
   readonly sessions: () => number;
   readonly readOnly: boolean;
   /** Tool pinning's mode and, per upstream, how many tools seen are not approved (counts, not names). */
   readonly pinning?: () => Promise<object>;
+  /** A stdio upstream's warm pool: children ready and starting, and their memory together. */
+  readonly warmPool?: (upstream: string) => Promise<WarmPoolReport | undefined>;
   /** How long a probe result is reused (default 10 s). */
   readonly ttlMs?: number;
   /** How long a TCP probe may take (default 2 s). */
   readonly timeoutMs?: number;
+}
+
+export interface WarmPoolReport {
+  readonly size: number;
+  readonly ready: number;
+  readonly starting: number;
+  readonly rssBytes: number;
 }
 
 export interface ReadinessReport {
@@ -45,8 +55,12 @@ export class Readiness {
 
   async report(): Promise<ReadinessReport> {
     const names = Object.keys(this.options.upstreams);
-    const reach = await Promise.all(names.map((name) => this.probe(name)));
-    const store = this.options.storeOk ? (this.options.storeOk() ? 'ok' : 'failing') : 'none';
+    const [reach, pools, storeOk] = await Promise.all([
+      Promise.all(names.map((name) => this.probe(name))),
+      Promise.all(names.map((name) => this.options.warmPool?.(name))),
+      this.options.storeOk?.(),
+    ]);
+    const store = storeOk === undefined ? 'none' : storeOk ? 'ok' : 'failing';
     const ready = store !== 'failing' && reach.every((r) => r === 'reachable');
     return {
       ready,
@@ -60,7 +74,9 @@ export class Readiness {
         upstreams: Object.fromEntries(
           names.map((name, i) => {
             const config = this.options.upstreams[name] as UpstreamConfig;
-            return [name, { transport: config.url !== undefined ? 'http' : 'stdio', state: reach[i] }];
+            const transport = config.url !== undefined ? 'http' : 'stdio';
+            const warm = pools[i];
+            return [name, { transport, state: reach[i], ...(warm ? { warm } : {}) }];
           }),
         ),
       },

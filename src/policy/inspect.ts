@@ -16,6 +16,22 @@ export interface UpstreamOffer {
   readonly prompts: Params[];
 }
 
+/** The names policy rules match in an offer: tool and prompt names, resource URIs and templates. */
+export function offeredNames(offer: UpstreamOffer): {
+  tools: string[];
+  resources: string[];
+  prompts: string[];
+} {
+  return {
+    tools: offer.tools.map((t) => String(t.name)),
+    resources: [
+      ...offer.resources.map((r) => String(r.uri)),
+      ...offer.resourceTemplates.map((r) => String(r.uriTemplate)),
+    ],
+    prompts: offer.prompts.map((p) => String(p.name)),
+  };
+}
+
 const LISTS = [
   ['tools/list', 'tools'],
   ['resources/list', 'resources'],

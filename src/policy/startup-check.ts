@@ -6,7 +6,7 @@
 import type { Config, UpstreamConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Connector } from '../upstream/connection.js';
-import { inspectUpstream } from './inspect.js';
+import { inspectUpstream, offeredNames } from './inspect.js';
 import type { Policy } from './policy.js';
 import { ScopeSet } from './scopes.js';
 
@@ -80,15 +80,8 @@ export function checkRulePatterns(
         upstream.protocol === '2026-07-28',
         logger,
       );
-      const seen = {
-        tools: offer.tools.map((t) => String(t.name)),
-        resources: [
-          ...offer.resources.map((r) => String(r.uri)),
-          ...offer.resourceTemplates.map((r) => String(r.uriTemplate)),
-        ],
-        prompts: offer.prompts.map((p) => String(p.name)),
-      };
-      for (const index of policy.unusedRules(name, seen)) unused.set(index, (unused.get(index) ?? 0) + 1);
+      for (const index of policy.unusedRules(name, offeredNames(offer)))
+        unused.set(index, (unused.get(index) ?? 0) + 1);
     }),
   ).then(
     () => {

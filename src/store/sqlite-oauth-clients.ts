@@ -4,32 +4,8 @@
  * Redirect URIs, grant types and scopes are JSON arrays, like api_keys' lists.
  */
 import type Database from 'better-sqlite3';
-import type { GrantType, TokenEndpointAuthMethod } from '../oauth/client-metadata.js';
-import type { StaticClientRecord, StaticClientStore } from '../oauth/static-clients.js';
-
-interface ClientRow {
-  client_id: string;
-  name: string;
-  secret_hash: string | null;
-  token_endpoint_auth_method: string;
-  redirect_uris: string;
-  grant_types: string;
-  scopes: string | null;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toClient = (row: ClientRow): StaticClientRecord => ({
-  clientId: row.client_id,
-  name: row.name,
-  secretHash: row.secret_hash,
-  tokenEndpointAuthMethod: row.token_endpoint_auth_method as TokenEndpointAuthMethod,
-  redirectUris: JSON.parse(row.redirect_uris) as string[],
-  grantTypes: JSON.parse(row.grant_types) as GrantType[],
-  scopes: row.scopes === null ? null : (JSON.parse(row.scopes) as string[]),
-  createdAt: row.created_at,
-  revokedAt: row.revoked_at,
-});
+import type { StaticClientStore } from '../oauth/static-clients.js';
+import { type ClientRow, toClient } from './rows.js';
 
 export function sqliteStaticClientStore(db: Database.Database): StaticClientStore {
   const insert = db.prepare(

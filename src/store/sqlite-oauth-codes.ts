@@ -4,34 +4,8 @@
  * file, and a second use is seen (to revoke the grant).
  */
 import type Database from 'better-sqlite3';
-import type { AuthorizationCodeRecord, AuthorizationCodeStore } from '../oauth/codes.js';
-
-interface CodeRow {
-  hash: string;
-  client_id: string;
-  redirect_uri: string;
-  code_challenge: string;
-  resource: string;
-  scopes: string;
-  subject: string;
-  grant_id: string;
-  issued_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
-
-const toCode = (row: CodeRow): AuthorizationCodeRecord => ({
-  hash: row.hash,
-  clientId: row.client_id,
-  redirectUri: row.redirect_uri,
-  codeChallenge: row.code_challenge,
-  resource: row.resource,
-  scopes: JSON.parse(row.scopes) as string[],
-  subject: row.subject,
-  grantId: row.grant_id,
-  issuedAt: row.issued_at,
-  expiresAt: row.expires_at,
-});
+import type { AuthorizationCodeStore } from '../oauth/codes.js';
+import { type CodeRow, toCode } from './rows.js';
 
 export function sqliteAuthorizationCodeStore(db: Database.Database): AuthorizationCodeStore {
   const insert = db.prepare(

@@ -3,21 +3,8 @@
  * scopes as a JSON array; a new approval is unioned in under the write lock, so two at once both count.
  */
 import type Database from 'better-sqlite3';
-import { type ConsentRecord, type ConsentStore, coversScopes, unionScopes } from '../oauth/consents.js';
-
-interface ConsentRow {
-  subject: string;
-  client_id: string;
-  scopes: string;
-  granted_at: number;
-}
-
-const toConsent = (row: ConsentRow): ConsentRecord => ({
-  subject: row.subject,
-  clientId: row.client_id,
-  scopes: JSON.parse(row.scopes) as string[],
-  grantedAt: row.granted_at,
-});
+import { type ConsentStore, coversScopes, unionScopes } from '../oauth/consents.js';
+import { type ConsentRow, list, toConsent } from './rows.js';
 
 export function sqliteConsentStore(db: Database.Database): ConsentStore {
   const find = db.prepare<[string, string], ConsentRow>(
@@ -38,14 +25,14 @@ export function sqliteConsentStore(db: Database.Database): ConsentStore {
   const remember = db.transaction(
     (subject: string, clientId: string, scopes: readonly string[], at: number) => {
       const existing = find.get(subject, clientId);
-      const union = unionScopes(existing ? (JSON.parse(existing.scopes) as string[]) : [], scopes);
+      const union = unionScopes(existing ? list(existing.scopes) : [], scopes);
       upsert.run(subject, clientId, JSON.stringify(union), at);
     },
   );
   return {
     async covers(subject, clientId, scopes) {
       const row = find.get(subject, clientId);
-      return row !== undefined && coversScopes(JSON.parse(row.scopes) as string[], scopes);
+      return row !== undefined && coversScopes(list(row.scopes), scopes);
     },
     async remember(subject, clientId, scopes, at) {
       remember.immediate(subject, clientId, scopes, at);

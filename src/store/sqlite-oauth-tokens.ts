@@ -4,51 +4,8 @@
  * under the write lock, so it is used once even across processes; a revoked grant stays revoked.
  */
 import type Database from 'better-sqlite3';
-import type { GrantRecord, RefreshTokenRecord, TokenStore } from '../oauth/token-store.js';
-
-interface GrantRow {
-  id: string;
-  client_id: string;
-  subject: string;
-  resource: string;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
-
-const toGrant = (row: GrantRow): GrantRecord => ({
-  id: row.id,
-  clientId: row.client_id,
-  subject: row.subject,
-  resource: row.resource,
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-  revokedAt: row.revoked_at,
-});
-
-interface RefreshTokenRow {
-  hash: string;
-  grant_id: string;
-  client_id: string;
-  subject: string;
-  resource: string;
-  scopes: string;
-  issued_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
-
-const toRefreshToken = (row: RefreshTokenRow): RefreshTokenRecord => ({
-  hash: row.hash,
-  grantId: row.grant_id,
-  clientId: row.client_id,
-  subject: row.subject,
-  resource: row.resource,
-  scopes: JSON.parse(row.scopes) as string[],
-  issuedAt: row.issued_at,
-  expiresAt: row.expires_at,
-  usedAt: row.used_at,
-});
+import type { RefreshTokenRecord, TokenStore } from '../oauth/token-store.js';
+import { type GrantRow, type RefreshTokenRow, toGrant, toRefreshToken } from './rows.js';
 
 export function sqliteTokenStore(db: Database.Database): TokenStore {
   // An existing grant (revoked by a racing replay) keeps its revocation; only its expiry grows.

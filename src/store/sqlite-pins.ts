@@ -1,35 +1,7 @@
 /** Pins in the SQLite store (table tool_pins, migration 5). */
 import type Database from 'better-sqlite3';
-import type { PinKey, PinKind, PinRecord, PinStore } from './store.js';
-
-interface PinRow {
-  upstream: string;
-  kind: PinKind;
-  name: string;
-  pinned_hash: string | null;
-  pinned_definition: string | null;
-  pinned_at: number | null;
-  seen_hash: string;
-  seen_definition: string;
-  seen_at: number;
-  rejected_hash: string | null;
-}
-
-const toRecord = (row: PinRow): PinRecord => ({
-  upstream: row.upstream,
-  kind: row.kind,
-  name: row.name,
-  pinnedHash: row.pinned_hash,
-  pinnedDefinition: row.pinned_definition,
-  pinnedAt: row.pinned_at,
-  seenHash: row.seen_hash,
-  seenDefinition: row.seen_definition,
-  seenAt: row.seen_at,
-  rejectedHash: row.rejected_hash,
-});
-
-/** Only the key's own fields: callers may pass a whole PinRecord as the key. */
-const keyParams = (key: PinKey) => ({ upstream: key.upstream, kind: key.kind, name: key.name });
+import { type PinRow, pinKeyParams, toPin } from './rows.js';
+import type { PinStore } from './store.js';
 
 export function sqlitePinStore(db: Database.Database): PinStore {
   const all = db.prepare<[], PinRow>('SELECT * FROM tool_pins ORDER BY upstream, kind, name');
@@ -54,11 +26,11 @@ export function sqlitePinStore(db: Database.Database): PinStore {
   );
   return {
     async list(upstream) {
-      return (upstream === undefined ? all.all() : ofUpstream.all(upstream)).map(toRecord);
+      return (upstream === undefined ? all.all() : ofUpstream.all(upstream)).map(toPin);
     },
     async saw(key, seen, approved) {
       saw.run({
-        ...keyParams(key),
+        ...pinKeyParams(key),
         hash: seen.hash,
         definition: seen.definition,
         at: seen.at,
@@ -68,10 +40,10 @@ export function sqlitePinStore(db: Database.Database): PinStore {
       });
     },
     async approve(key, at) {
-      return approve.run({ ...keyParams(key), at }).changes === 1;
+      return approve.run({ ...pinKeyParams(key), at }).changes === 1;
     },
     async reject(key) {
-      return reject.run(keyParams(key)).changes === 1;
+      return reject.run(pinKeyParams(key)).changes === 1;
     },
   };
 }

@@ -1,6 +1,8 @@
 /**
- * What the gateway keeps between requests and restarts. The embedded default is SQLite; the
- * interface is asynchronous so that Redis and PostgreSQL back ends can implement it for a fleet.
+ * What the gateway keeps between requests and restarts: SQLite embedded by default, PostgreSQL for
+ * a fleet of gateways sharing one database (src/store/postgres.ts). Both pass one contract suite
+ * (test/unit/store-contract.ts). A PostgreSQL store that cannot be reached rejects with
+ * StoreUnavailableError (503), never with a default answer.
  */
 import type { AuditRecord, ChainVerdict } from '../audit/chain.js';
 import type { AuditEvent } from '../audit/events.js';
@@ -58,7 +60,8 @@ export interface AuditQuery {
 export interface AuditStore {
   /**
    * Appends events in one transaction, each linked to the one before (the head is read inside the
-   * transaction, so a CLI and a running gateway can append to one store).
+   * transaction, under the store's write lock, so a CLI and running gateways can append to one store
+   * without forking the chain). Resolves once the events are durable; rejects when they are not.
    */
   append(events: readonly AuditEvent[]): Promise<void>;
   query(query?: AuditQuery): Promise<AuditRecord[]>;
@@ -123,7 +126,7 @@ export interface Store {
   readonly audit: AuditStore;
   readonly oauth: OAuthStore;
   readonly pins: PinStore;
-  /** Whether the store answers a trivial query now (for /readyz). */
-  ping(): boolean;
+  /** Whether the store answers a trivial query now (for /readyz); never rejects. */
+  ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -63,7 +63,7 @@ ${stdioUpstream('everything', EVERYTHING, ['stdio'])}`;
     writeFileSync(configFile, yaml);
     gw = await startAuthGateway(yaml, {}, tmp.dir);
     watch.watch('gateway', gw.logs);
-    opened = openStore(parseConfig(yaml, tmp.dir, {}).config, tmp.dir);
+    opened = await openStore(parseConfig(yaml, tmp.dir, {}).config, tmp.dir);
     keys = new ApiKeys(opened.store.apiKeys, opened.secret);
     if (gw.bootstrapKey) {
       made.push(gw.bootstrapKey);

@@ -31,7 +31,7 @@ const run = (...args: string[]) =>
 /** Remembers consents as the consent page does, in the store the config names. */
 async function remember(file: string, consents: [string, string, string[]][]): Promise<void> {
   const loaded = parseConfig(readFileSync(file, 'utf8'), dir);
-  const { store } = openStore(loaded.config, loaded.baseDir);
+  const { store } = await openStore(loaded.config, loaded.baseDir);
   for (const [subject, clientId, scopes] of consents)
     await store.oauth.consents.remember(subject, clientId, scopes, Date.UTC(2026, 11, 1));
   await store.close();
@@ -64,7 +64,7 @@ describe('consents and clients on the command line', () => {
     const file = config('open');
     assert.equal(run('consents', 'list', '--config', file).stdout, 'no consents remembered\n');
     // A registration as the gateway signs it (same issuer and secret as the gateway of this config).
-    const { store, secret } = openStore(parseConfig(readFileSync(file, 'utf8'), dir).config, dir);
+    const { store, secret } = await openStore(parseConfig(readFileSync(file, 'utf8'), dir).config, dir);
     await store.close();
     const dynamic = new DynamicClients({ issuer: 'http://127.0.0.1:8787', secret });
     const named = await dynamic.register({

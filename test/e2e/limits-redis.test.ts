@@ -12,14 +12,14 @@
  * phase uses fresh addresses, so no phase waits for a window to pass.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { hashPassword } from '../../src/auth/passwords.js';
 import {
   EVERYTHING,
   eventually,
+  gatewayYaml,
   isAlive,
   startTestGateway,
   stdioUpstream,
@@ -44,6 +44,7 @@ import {
 } from '../helpers/limits.js';
 import { openRawSession } from '../helpers/policy.js';
 import { freePort } from '../helpers/processes.js';
+import { type RedisServer, startRedis } from '../helpers/redis.js';
 
 const UPSTREAM = stdioUpstream('everything', EVERYTHING, ['stdio']);
 const PER_IP = 6;
@@ -52,47 +53,6 @@ const IP = ipBudget(PER_IP, 60);
 const PRINCIPAL = principalBudget(PER_PRINCIPAL, 60);
 const SHARED = 'rate limits are shared through Redis';
 const FELL_BACK = 'Redis is unreachable: rate limits fall back to this instance alone';
-
-interface RedisServer {
-  readonly pid: number;
-  stop(): Promise<void>;
-}
-
-/** redis-server on 127.0.0.1:`port`, nothing persisted; resolves once it accepts connections. */
-async function startRedis(port: number): Promise<RedisServer> {
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const pid = child.pid;
-  assert.ok(pid, 'redis-server started');
-  let output = '';
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`redis-server not ready:\n${output}`)), 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        ready();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`redis-server exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    pid,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      // SIGKILL: Redis vanishes as in a crash, without a goodbye to its clients.
-      process.kill(pid, 'SIGKILL');
-      await exited;
-    },
-  };
-}
 
 /** The count Redis on `port` holds under `key` (a fresh connection, so it is Redis's answer now). */
 async function countIn(port: number, key: string): Promise<number> {
@@ -285,5 +245,56 @@ describe('a gateway whose Redis is down when it starts (perIp 6/min)', () => {
     for (let i = 0; i < PER_IP; i++) assertPassedLimits(await call(`${gw.url}/mcp`, TOOLS_LIST, from(ip)));
     assertRateLimited(await call(`${gw.url}/mcp`, TOOLS_LIST, from(ip)), IP);
     assert.ok((await countIn(redisPort, `portcullis:ip:${ip}`)) >= PER_IP, 'counted in Redis now');
+  });
+});
+
+describe('two gateways sharing one Redis count failed Basic sign-ins together', () => {
+  let redis: RedisServer | undefined;
+  let a: TestGateway;
+  let b: TestGateway;
+  const password = 'the right password for alice';
+  const basic = (user: string, pass: string, ip: string) => ({
+    authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`,
+    // From other machines, Basic is accepted only over TLS: here that of the trusted proxy.
+    'x-forwarded-for': ip,
+    'x-forwarded-proto': 'https',
+  });
+
+  before(async () => {
+    const port = await freePort();
+    redis = await startRedis(port);
+    const yaml = gatewayYaml(
+      UPSTREAM,
+      `store: { redis: "redis://127.0.0.1:${port}" }\nlisten: { host: 127.0.0.1, port: 0, trustedProxies: [127.0.0.1] }`,
+    )
+      .replace('listen: { host: 127.0.0.1, port: 0 }\n', '')
+      .replace(
+        'auth: { none: true }',
+        `auth:\n  basic:\n    users: { alice: { passwordHash: "${await hashPassword(password)}", roles: [viewer] } }\n    failedAttempts: { perIp: 100, perUser: 3, window: 15m }`,
+      );
+    a = await startTestGateway(yaml);
+    b = await startTestGateway(yaml);
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.stop();
+  });
+
+  it('locks a user out after the failures on both instances add up, on either instance', async () => {
+    // Three wrong passwords from three addresses, spread over both instances.
+    for (const [gw, ip] of [
+      [a, '10.50.0.1'],
+      [b, '10.50.0.2'],
+      [a, '10.50.0.3'],
+    ] as const) {
+      const r = await call(`${gw.url}/mcp`, TOOLS_LIST, basic('alice', 'guess', ip));
+      assert.equal(r.status, 401);
+    }
+    // Now even the right password is refused, by each instance: the count is the fleet's.
+    for (const gw of [a, b]) {
+      const r = await call(`${gw.url}/mcp`, TOOLS_LIST, basic('alice', password, '10.50.0.9'));
+      assert.equal(r.status, 429, `${gw.url}: ${r.text}`);
+    }
   });
 });

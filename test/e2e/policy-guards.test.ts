@@ -1,6 +1,6 @@
 /**
  * Argument guards: the gateway refuses bad arguments before the upstream sees them — paths
- * outside the roots (server-filesystem), URLs to private addresses (server-everything's
+ * outside the roots, through symlinks even dangling ones (server-filesystem), URLs to private addresses (server-everything's
  * gzip-file-as-resource), arguments that break the tool's own schema, oversized values.
  */
 import assert from 'node:assert/strict';
@@ -44,6 +44,8 @@ describe('path guards in front of server-filesystem', () => {
     writeFileSync(join(root, 'ok.txt'), 'inside');
     writeFileSync(join(outside, 'key.txt'), 'top secret');
     symlinkSync(outside, join(root, 'escape'));
+    // Dangling: its target does not exist yet, and would be created outside the root by a write.
+    symlinkSync('../secret/new.txt', join(root, 'dangling'));
     // The upstream may see the parent too: only the gateway's guard keeps callers inside docs/.
     const policy = `policy:\n  tools:\n${['read_text_file', 'write_file', 'list_directory']
       .map(
@@ -106,6 +108,15 @@ describe('path guards in front of server-filesystem', () => {
         existsSync(join(outside, 'planted.txt')),
         false,
         'nothing was written through the symlink',
+      );
+      await assert.rejects(
+        c.client.callTool({ name: 'write_file', arguments: { path: join(root, 'dangling'), content: 'x' } }),
+        /tool 'write_file': argument path is outside the allowed roots/,
+      );
+      assert.equal(
+        existsSync(join(outside, 'new.txt')),
+        false,
+        'nothing was written through the dangling link',
       );
       await assert.rejects(
         c.client.callTool({

@@ -160,6 +160,8 @@ export interface BrowserFlow {
   readonly fetch?: FetchLike;
   /** Signs in on the gateway's sign-in page; by default as alice with her password. */
   readonly signIn?: (page: Page) => Promise<void>;
+  /** Where the browser opens the authorization URL (a fleet test sends it to one instance). */
+  readonly visit?: (url: URL) => URL;
 }
 
 /**
@@ -190,7 +192,7 @@ export async function authorizeInBrowser(
   const { page, cspViolations } = await flow.browser.newPage();
   const { callback } = flow;
   const before = callback.hits.length;
-  await page.goto(url.href);
+  await page.goto((flow.visit?.(url) ?? url).href);
   if (flow.signIn) await flow.signIn(page);
   else {
     await page.getByLabel('User name').fill('alice');

@@ -23,6 +23,8 @@ import type { SessionRegistry } from '../session-registry.js';
 import type { ModernBackend } from './backend.js';
 import { backendKey } from './backend-base.js';
 import { ModernExchange } from './exchange.js';
+import { FORWARDED_HEADER } from './forward.js';
+import type { StateOwner } from './request-state.js';
 import { modernError } from './results.js';
 
 export interface ModernRelayOptions {
@@ -31,6 +33,12 @@ export interface ModernRelayOptions {
   readonly openBridge: (upstream: string, principal: Principal) => Promise<ModernBackend>;
   /** The message path every request takes around the backend (authorization, result filter, audit). */
   readonly runCall: RunCall;
+  /**
+   * Where the parked call of a retry's requestState is (undefined: the state is not the gateway's,
+   * e.g. a 2026 upstream's own); with `forward`, a retry for a call parked at a peer goes there.
+   */
+  readonly stateOwner?: (upstream: string, state: string) => Promise<StateOwner | undefined>;
+  readonly forward?: (ctx: AuthenticatedContext, route: string, body: string) => Promise<void>;
 }
 
 export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedContext) => Promise<void> {
@@ -55,6 +63,17 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
       opening.set(key, pending);
     }
     return pending;
+  };
+
+  /** The peer a retry must go to; undefined to serve it here (where a call not parked here is refused). */
+  const peerHolding = async (request: JsonRpcRequest, ctx: AuthenticatedContext) => {
+    const state = request.params?.requestState;
+    if (typeof state !== 'string' || !options.stateOwner) return undefined;
+    // Forwarded once already: the owner it named is gone, so the call is too.
+    if (ctx.req.headers[FORWARDED_HEADER] !== undefined) return undefined;
+    // A state that fails the check is refused on the message path, where the refusal is audited.
+    const owner = await options.stateOwner(ctx.endpoint.upstream, state).catch(() => undefined);
+    return owner && !owner.here ? owner.route : undefined;
   };
 
   return async function relayModern(ctx) {
@@ -82,6 +101,8 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
         rpcCode: -32601,
       });
     }
+    const route = await peerHolding(request, ctx);
+    if (route !== undefined && options.forward) return options.forward(ctx, route, JSON.stringify(request));
     const backend = await bridgeFor(principal, ctx.endpoint.upstream);
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     const streaming =
