@@ -125,6 +125,46 @@ export function checkGoals(targets: readonly TargetResult[]): Goal[] {
     });
   }
   {
+    // CPU time of the gateway process alone (not the upstream's), steadier than latency on a shared machine.
+    const cpu = (name: string) => find(targets, name)?.cpuPerCall?.main;
+    const full = cpu('portcullis-http-full');
+    const context = [
+      ['pipe proxy', cpu('pipe')],
+      ['portcullis-http', cpu('portcullis-http')],
+    ].filter((c): c is [string, number] => c[1] !== undefined);
+    goals.push({
+      goal: 'portcullis-http-full: gateway CPU per call ≤ 0.3 ms (sequential echo)',
+      measured:
+        full === undefined
+          ? 'not measured'
+          : `${full.toFixed(3)} ms${context.length > 0 ? ` (${context.map(([n, v]) => `${n} ${v.toFixed(3)} ms`).join(', ')})` : ''}`,
+      met: full === undefined ? undefined : full <= 0.3,
+    });
+  }
+  {
+    const levels = [16, 64];
+    const rate = (name: string, n: number) =>
+      find(targets, name)?.concurrent?.find((c) => c.sessions === n)?.callsPerSecond;
+    const pairs = levels.map((n) => ({
+      n,
+      full: rate('portcullis-http-full', n),
+      direct: rate('direct-http', n),
+    }));
+    const measured = pairs.every((p) => p.full !== undefined && p.direct !== undefined);
+    goals.push({
+      goal: "portcullis-http-full: throughput with 16 and 64 sessions ≥ direct-http's (concurrent echo)",
+      measured: measured
+        ? pairs
+            .map(
+              (p) =>
+                `${p.n}: ${p.full} vs ${p.direct} calls/s (×${((p.full ?? 0) / (p.direct ?? 1)).toFixed(2)})`,
+            )
+            .join(', ')
+        : 'not measured',
+      met: measured ? pairs.every((p) => (p.full ?? 0) >= (p.direct ?? 0)) : undefined,
+    });
+  }
+  {
     // The whole stack (API key, policy, pinning, limits, audit to stdout and SQLite) against bridges that check nothing.
     const full = find(targets, 'portcullis-stdio-full')?.sequential;
     const others = ['supergateway', 'mcp-proxy'].map((n) => ({ n, s: find(targets, n)?.sequential }));
