@@ -373,3 +373,67 @@ export function markdown(results: Results): string {
   lines.push('', '![latency distributions](latest.png)', '');
   return lines.join('\n');
 }
+
+/**
+ * The README's Performance tables (bench/update-readme.ts puts them between its markers): the goals,
+ * then one row per target with its key figures, from the same results as latest.md.
+ */
+export function readmeSummary(results: Results): string {
+  const { machine, settings, targets } = results;
+  const base = find(targets, results.baseline);
+  const mark = (g: Goal) => (g.met === undefined ? 'not measured' : g.met ? '**met**' : '**not met**');
+  const lines = [
+    `Latest run: ${results.date.slice(0, 10)}, ${machine.cpu} ${machine.cores} cores, Node ${machine.node}, ` +
+      `load average ${machine.loadStart} at the start and ${machine.loadEnd} at the end ` +
+      '(other test suites share the machine; CPU per call is the steadier figure). ' +
+      'Generated from `bench/results/latest.json` by `node --import tsx bench/update-readme.ts`.',
+    '',
+    '| Goal | Measured | |',
+    '| --- | --- | --- |',
+    ...results.goals
+      .filter((g) => g.met !== undefined)
+      .map((g) => `| ${g.goal} | ${g.measured} | ${mark(g)} |`),
+    '',
+  ];
+  const levels = settings.concurrency.filter((n) =>
+    targets.some((t) => t.concurrent?.some((c) => c.sessions === n)),
+  );
+  const columns: { title: string; cell: (t: TargetResult) => string }[] = [];
+  if (targets.some((t) => t.sequential)) {
+    columns.push(
+      { title: 'p50 ms', cell: (t) => f(t.sequential?.p50Ms) },
+      { title: 'p99 ms', cell: (t) => f(t.sequential?.p99Ms) },
+      { title: 'p50 added', cell: (t) => plus(t.sequential?.p50Ms, base?.sequential?.p50Ms) },
+      // For the baseline, the server's own CPU: there is no gateway.
+      { title: 'gateway CPU/call ms', cell: (t) => f(t.cpuPerCall?.main, 3) },
+    );
+  }
+  for (const n of levels) {
+    columns.push({
+      title: `${n} session${n === 1 ? '' : 's'} calls/s`,
+      cell: (t) => {
+        const c = t.concurrent?.find((v) => v.sessions === n);
+        return c ? `${c.callsPerSecond} (${x(t.vsBaseline?.[`concurrent.${n}.callsPerSecond`])})` : '–';
+      },
+    });
+  }
+  if (targets.some((t) => t.setup)) columns.push({ title: 'set-up p50 ms', cell: (t) => f(t.setup?.p50Ms) });
+  if (targets.some((t) => t.memory)) {
+    const top = Math.max(...settings.idle);
+    columns.push({
+      title: `RSS, ${top.toLocaleString('en')} idle`,
+      cell: (t) => {
+        const m = t.memory?.find((p) => p.sessions === top);
+        return m ? `${f(m.rssBytes / MiB, 0)} MiB` : '–';
+      },
+    });
+  }
+  if (columns.length === 0) return lines.join('\n');
+  lines.push(
+    `| Target | ${columns.map((c) => c.title).join(' | ')} |`,
+    `| --- | ${columns.map(() => '---:').join(' | ')} |`,
+    ...targets.map((t) => `| ${t.name} | ${columns.map((c) => c.cell(t)).join(' | ')} |`),
+    '',
+  );
+  return lines.join('\n');
+}
