@@ -125,6 +125,46 @@ export function checkGoals(targets: readonly TargetResult[]): Goal[] {
     });
   }
   {
+    // CPU time of the gateway process alone (not the upstream's), steadier than latency on a shared machine.
+    const cpu = (name: string) => find(targets, name)?.cpuPerCall?.main;
+    const full = cpu('portcullis-http-full');
+    const context = [
+      ['pipe proxy', cpu('pipe')],
+      ['portcullis-http', cpu('portcullis-http')],
+    ].filter((c): c is [string, number] => c[1] !== undefined);
+    goals.push({
+      goal: 'portcullis-http-full: gateway CPU per call ≤ 0.3 ms (sequential echo)',
+      measured:
+        full === undefined
+          ? 'not measured'
+          : `${full.toFixed(3)} ms${context.length > 0 ? ` (${context.map(([n, v]) => `${n} ${v.toFixed(3)} ms`).join(', ')})` : ''}`,
+      met: full === undefined ? undefined : full <= 0.3,
+    });
+  }
+  {
+    const levels = [16, 64];
+    const rate = (name: string, n: number) =>
+      find(targets, name)?.concurrent?.find((c) => c.sessions === n)?.callsPerSecond;
+    const pairs = levels.map((n) => ({
+      n,
+      full: rate('portcullis-http-full', n),
+      direct: rate('direct-http', n),
+    }));
+    const measured = pairs.every((p) => p.full !== undefined && p.direct !== undefined);
+    goals.push({
+      goal: "portcullis-http-full: throughput with 16 and 64 sessions ≥ direct-http's (concurrent echo)",
+      measured: measured
+        ? pairs
+            .map(
+              (p) =>
+                `${p.n}: ${p.full} vs ${p.direct} calls/s (×${((p.full ?? 0) / (p.direct ?? 1)).toFixed(2)})`,
+            )
+            .join(', ')
+        : 'not measured',
+      met: measured ? pairs.every((p) => (p.full ?? 0) >= (p.direct ?? 0)) : undefined,
+    });
+  }
+  {
     // The whole stack (API key, policy, pinning, limits, audit to stdout and SQLite) against bridges that check nothing.
     const full = find(targets, 'portcullis-stdio-full')?.sequential;
     const others = ['supergateway', 'mcp-proxy'].map((n) => ({ n, s: find(targets, n)?.sequential }));
@@ -331,5 +371,69 @@ export function markdown(results: Results): string {
   lines.push('## Targets', '', '| Target | What | Protocol |', '| --- | --- | --- |');
   for (const t of targets) lines.push(`| ${t.name} | ${t.description} | ${t.protocolVersion ?? '–'} |`);
   lines.push('', '![latency distributions](latest.png)', '');
+  return lines.join('\n');
+}
+
+/**
+ * The README's Performance tables (bench/update-readme.ts puts them between its markers): the goals,
+ * then one row per target with its key figures, from the same results as latest.md.
+ */
+export function readmeSummary(results: Results): string {
+  const { machine, settings, targets } = results;
+  const base = find(targets, results.baseline);
+  const mark = (g: Goal) => (g.met === undefined ? 'not measured' : g.met ? '**met**' : '**not met**');
+  const lines = [
+    `Latest run: ${results.date.slice(0, 10)}, ${machine.cpu} ${machine.cores} cores, Node ${machine.node}, ` +
+      `load average ${machine.loadStart} at the start and ${machine.loadEnd} at the end ` +
+      '(other test suites share the machine; CPU per call is the steadier figure). ' +
+      'Generated from `bench/results/latest.json` by `node --import tsx bench/update-readme.ts`.',
+    '',
+    '| Goal | Measured | |',
+    '| --- | --- | --- |',
+    ...results.goals
+      .filter((g) => g.met !== undefined)
+      .map((g) => `| ${g.goal} | ${g.measured} | ${mark(g)} |`),
+    '',
+  ];
+  const levels = settings.concurrency.filter((n) =>
+    targets.some((t) => t.concurrent?.some((c) => c.sessions === n)),
+  );
+  const columns: { title: string; cell: (t: TargetResult) => string }[] = [];
+  if (targets.some((t) => t.sequential)) {
+    columns.push(
+      { title: 'p50 ms', cell: (t) => f(t.sequential?.p50Ms) },
+      { title: 'p99 ms', cell: (t) => f(t.sequential?.p99Ms) },
+      { title: 'p50 added', cell: (t) => plus(t.sequential?.p50Ms, base?.sequential?.p50Ms) },
+      // For the baseline, the server's own CPU: there is no gateway.
+      { title: 'gateway CPU/call ms', cell: (t) => f(t.cpuPerCall?.main, 3) },
+    );
+  }
+  for (const n of levels) {
+    columns.push({
+      title: `${n} session${n === 1 ? '' : 's'} calls/s`,
+      cell: (t) => {
+        const c = t.concurrent?.find((v) => v.sessions === n);
+        return c ? `${c.callsPerSecond} (${x(t.vsBaseline?.[`concurrent.${n}.callsPerSecond`])})` : '–';
+      },
+    });
+  }
+  if (targets.some((t) => t.setup)) columns.push({ title: 'set-up p50 ms', cell: (t) => f(t.setup?.p50Ms) });
+  if (targets.some((t) => t.memory)) {
+    const top = Math.max(...settings.idle);
+    columns.push({
+      title: `RSS, ${top.toLocaleString('en')} idle`,
+      cell: (t) => {
+        const m = t.memory?.find((p) => p.sessions === top);
+        return m ? `${f(m.rssBytes / MiB, 0)} MiB` : '–';
+      },
+    });
+  }
+  if (columns.length === 0) return lines.join('\n');
+  lines.push(
+    `| Target | ${columns.map((c) => c.title).join(' | ')} |`,
+    `| --- | ${columns.map(() => '---:').join(' | ')} |`,
+    ...targets.map((t) => `| ${t.name} | ${columns.map((c) => c.cell(t)).join(' | ')} |`),
+    '',
+  );
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@
  * Where audit events go as they are recorded (stdout): JSON lines through the logger, or readable
  * lines (describe-event.ts) when stdout is a terminal.
  */
-import type { Logger } from '../log/logger.js';
+import { infoRedacted, type Logger } from '../log/logger.js';
 import { describeEvent } from './describe-event.js';
 import type { AuditEvent } from './events.js';
 
@@ -11,9 +11,12 @@ export interface AuditSink {
   write(event: AuditEvent): void;
 }
 
-/** JSON lines through pino: `{"level":30,"time":…,"service":"portcullis","audit":{…event},"msg":"audit <type>"}`. */
+/**
+ * JSON lines through pino: `{"level":30,"time":…,"service":"portcullis","audit":{…event},"msg":"audit <type>"}`.
+ * The event is redacted already (prepare-event.ts), so it skips pino's path redaction.
+ */
 export function jsonSink(logger: Logger): AuditSink {
-  return { write: (event) => logger.info({ audit: event }, `audit ${event.type}`) };
+  return { write: (event) => infoRedacted(logger, 'audit', event, `audit ${event.type}`) };
 }
 
 /** One readable line per event, for a terminal. */

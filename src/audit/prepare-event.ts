@@ -5,7 +5,7 @@
  * size-capped, and removed for every other tool before anything else sees the event.
  */
 import { globToRegExp, matchesAny } from '../policy/glob.js';
-import type { AuditEvent, AuditEventInput } from './events.js';
+import type { AuditEvent, AuditEventInput, PolicyDecisionEvent } from './events.js';
 import type { Redactor } from './redact.js';
 
 export interface AuditEventPreparerOptions {
@@ -19,6 +19,27 @@ export interface AuditEventPreparerOptions {
   readonly maxPayloadChars?: number;
   readonly now: () => number;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The fields that name who acted, by event type: masked for secrets and credentials only. */
+const WHO = {
+  'policy.decision': ['principal'],
+  'auth.success': ['principal'],
+  'rate_limit.refused': ['principal'],
+  'auth.failure': ['username'],
+  'admin.key_created': ['actor'],
+  'admin.key_revoked': ['actor'],
+  'admin.consent_revoked': ['actor'],
+  // Who asked and who decided.
+  'approval.requested': ['principal', 'approver', 'actor'],
+  'approval.approved': ['principal', 'approver', 'actor'],
+  'approval.denied': ['principal', 'approver', 'actor'],
+  'approval.expired': ['principal', 'approver', 'actor'],
+  'approval.used': ['principal', 'approver', 'actor'],
+} as const;
+/** A decision's arguments and result: kept only for opted-in tools, and then capped (payload). */
+const PAYLOAD: ReadonlySet<string> = new Set(['arguments', 'result']);
 
 export class AuditEventPreparer {
   private readonly redactor: Redactor;
@@ -39,56 +60,16 @@ export class AuditEventPreparer {
   }
 
   prepare(input: AuditEventInput): AuditEvent {
-    const time = input.time ?? new Date(this.now()).toISOString();
-    const raw = { ...input, time } as AuditEvent;
+    const raw = { ...input, time: input.time ?? new Date(this.now()).toISOString() } as AuditEvent;
     if (raw.type === 'policy.decision') {
       const keep = raw.target.kind === 'tool' && this.logsArgumentsOf(raw.upstream, raw.target.name);
-      const { arguments: args, result, principal, ...rest } = raw;
-      const redacted = this.redactor.value(rest);
-      return {
-        ...redacted,
-        // Who acted stays readable: only secrets and credentials are masked in it.
-        principal: this.redactor.value(principal, 'credentials'),
-        ...(keep && args !== undefined ? { arguments: this.payload(args) } : {}),
-        ...(keep && result !== undefined ? { result: this.payload(result) } : {}),
-      };
+      const event: Mutable<PolicyDecisionEvent> = this.redactor.record(raw, WHO[raw.type], PAYLOAD);
+      if (keep && raw.arguments !== undefined) event.arguments = this.payload(raw.arguments);
+      if (keep && raw.result !== undefined) event.result = this.payload(raw.result);
+      return event;
     }
-    if (raw.type === 'auth.success' || raw.type === 'rate_limit.refused') {
-      const { principal, ...rest } = raw;
-      return {
-        ...this.redactor.value(rest),
-        ...(principal ? { principal: this.redactor.value(principal, 'credentials') } : {}),
-      } as AuditEvent;
-    }
-    if (raw.type === 'auth.failure') {
-      const { username, ...rest } = raw;
-      return {
-        ...this.redactor.value(rest),
-        ...(username !== undefined ? { username: this.redactor.text(username, 'credentials') } : {}),
-      };
-    }
-    if (raw.type.startsWith('approval.')) {
-      // Who asked and who decided stay readable, as for every other event naming them.
-      const { principal, approver, actor, ...rest } = raw as Extract<
-        AuditEvent,
-        { type: `approval.${string}` }
-      >;
-      return {
-        ...this.redactor.value(rest),
-        principal: this.redactor.value(principal, 'credentials'),
-        ...(approver ? { approver: this.redactor.value(approver, 'credentials') } : {}),
-        ...(actor ? { actor: this.redactor.value(actor, 'credentials') } : {}),
-      } as AuditEvent;
-    }
-    if (
-      raw.type === 'admin.key_created' ||
-      raw.type === 'admin.key_revoked' ||
-      raw.type === 'admin.consent_revoked'
-    ) {
-      const { actor, ...rest } = raw;
-      return { ...this.redactor.value(rest), actor: this.redactor.value(actor, 'credentials') } as AuditEvent;
-    }
-    return this.redactor.value(raw);
+    // Who acted stays readable: only secrets and credentials are masked in it.
+    return this.redactor.record(raw, WHO[raw.type as keyof typeof WHO] ?? []);
   }
 
   /** Arguments or a result, redacted, within maxPayloadChars. */

@@ -90,6 +90,27 @@ export class Redactor {
     return this.walk(value, level, 0, new WeakSet()) as T;
   }
 
+  /**
+   * `value(record)` for one audit event, in one copy: the top-level fields named in `readable`
+   * (who acted) are masked at the 'credentials' level and come last, in that order; the fields in
+   * `omit` are left out.
+   */
+  record<T extends object>(record: T, readable: readonly string[], omit?: ReadonlySet<string>): T {
+    const seen = new WeakSet<object>([record]);
+    const fields = record as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    const put = (key: string, level: RedactionLevel) => {
+      const item = fields[key];
+      const redacted = isSensitiveKey(key) && item !== null ? REDACTED : this.walk(item, level, 1, seen);
+      if (item !== undefined && redacted !== undefined) out[this.text(key, level)] = redacted;
+    };
+    for (const key of Object.keys(fields)) {
+      if (!readable.includes(key) && !omit?.has(key)) put(key, 'full');
+    }
+    for (const key of readable) if (Object.hasOwn(fields, key)) put(key, 'credentials');
+    return out as T;
+  }
+
   private walk(value: unknown, level: RedactionLevel, depth: number, seen: WeakSet<object>): unknown {
     if (typeof value === 'string') return this.text(value, level);
     if (value === null || typeof value !== 'object') {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { createLogger, REDACTED, secretMasker } from '../../src/log/logger.js';
+import { createLogger, infoRedacted, REDACTED, secretMasker } from '../../src/log/logger.js';
 
 /** A logger writing into an array, and the lines it wrote. */
 function capture(secrets: readonly string[] = []) {
@@ -222,6 +222,47 @@ describe('createLogger: credentials by their shape and personal data', () => {
     const entry = JSON.parse(lines.at(-1) as string) as { who: string; key: string };
     assert.equal(entry.who, 'alice@example.com');
     assert.equal(entry.key, REDACTED);
+  });
+});
+
+describe('infoRedacted (audit events, redacted before they are logged)', () => {
+  const event = {
+    type: 'policy.decision',
+    requestId: 'r-1',
+    target: { kind: 'tool', name: 'echo' },
+    latencyMs: 3,
+    missing: undefined,
+    principal: { id: 'api-key:key_1', kind: 'api-key', name: 'bench' },
+  };
+  const withoutTime = (line: string) => {
+    const { time, ...rest } = JSON.parse(line) as { time: string };
+    assert.match(time, /^\d{4}-\d\d-\d\dT/);
+    return rest;
+  };
+
+  it('writes the line logger.info would, keys in the same order, for the root logger and a child', () => {
+    for (const make of [
+      (l: ReturnType<typeof createLogger>) => l,
+      (l: ReturnType<typeof createLogger>) => l.child({ upstream: 'u' }),
+    ]) {
+      const { logger, lines } = capture();
+      const log = make(logger);
+      log.info({ audit: event }, 'audit policy.decision');
+      infoRedacted(log, 'audit', event, 'audit policy.decision');
+      const [viaPino, direct] = lines as [string, string];
+      assert.deepEqual(withoutTime(direct), withoutTime(viaPino));
+      assert.deepEqual(Object.keys(JSON.parse(direct)), Object.keys(JSON.parse(viaPino)));
+      assert.ok(direct.endsWith('}\n'));
+    }
+  });
+
+  it('still gets the final line pass (secrets, credentials by shape, personal data), and honours the level', () => {
+    const { logger, last, lines } = capture([SECRET]);
+    infoRedacted(logger, 'audit', { note: `${SECRET} pcl_AbCdEf0123456789 alice@example.com` }, 'audit x');
+    assertMasked(last(), [SECRET, 'pcl_AbCdEf', 'alice@example.com']);
+    logger.level = 'warn';
+    infoRedacted(logger, 'audit', event, 'audit x');
+    assert.equal(lines.length, 1, 'nothing at info when the level is warn');
   });
 });
 
