@@ -15,6 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jwtVerify, SignJWT } from 'jose';
 import type { AuditLog } from '../audit/audit-log.js';
+import { signInRefusedEvent } from '../audit/sign-in-events.js';
 import { AuthError } from '../auth/auth-error.js';
 import type { BasicUsers } from '../auth/basic.js';
 import type { Principal } from '../core/principal.js';
@@ -166,18 +167,14 @@ export class ApprovalPages {
       });
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
-      this.options.audit.record({
-        type: 'auth.failure',
-        requestId: r.requestId,
-        method: 'basic',
-        reason: err.status === 429 ? 'too_many_attempts' : 'invalid_credentials',
-        message: err.message,
-        status: err.status,
-        clientIp: r.clientIp,
-        upstream: '-',
-        endpoint: `${APPROVAL_PATH_PREFIX}${id}/login`,
-        username,
-      });
+      this.options.audit.record(
+        signInRefusedEvent(err, {
+          requestId: r.requestId,
+          clientIp: r.clientIp,
+          endpoint: `${APPROVAL_PATH_PREFIX}${id}/login`,
+          username,
+        }),
+      );
       const throttled = err.status === 429;
       return this.showSignIn(r, id, {
         username,

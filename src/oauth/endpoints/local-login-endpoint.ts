@@ -4,6 +4,7 @@
  * recorded and shows the sign-in page again; a success goes on to consent (signed-in.ts).
  */
 
+import { signInRefusedEvent } from '../../audit/sign-in-events.js';
 import { AuthError } from '../../auth/auth-error.js';
 import type { BasicUsers } from '../../auth/basic.js';
 import type { Principal } from '../../core/principal.js';
@@ -33,18 +34,14 @@ export async function localLoginEndpoint(
     user = await users.verify({ username, password, clientIp: r.clientIp, secure: r.secure });
   } catch (err) {
     if (!(err instanceof AuthError)) throw err;
-    ctx.options.audit?.record({
-      type: 'auth.failure',
-      requestId: r.requestId,
-      method: 'basic',
-      reason: err.status === 429 ? 'too_many_attempts' : 'invalid_credentials',
-      message: err.message,
-      status: err.status,
-      clientIp: r.clientIp,
-      upstream: '-',
-      endpoint: OAUTH_PATHS.login,
-      username,
-    });
+    ctx.options.audit?.record(
+      signInRefusedEvent(err, {
+        requestId: r.requestId,
+        clientIp: r.clientIp,
+        endpoint: OAUTH_PATHS.login,
+        username,
+      }),
+    );
     const throttled = err.status === 429 ? { retryAfter: err.retryAfter } : undefined;
     const error = throttled
       ? 'Too many failed attempts. Wait a while and try again.'
