@@ -311,11 +311,10 @@ describe('sessions (perPrincipal 3, total 5) and streams per session (2)', () =>
       signal: controller.signal,
     });
     assert.equal(res.status, 200);
-    // Holding the body keeps the stream open: undici cancels the body of a collected Response.
-    const body = res.body;
+    // Holding the Response keeps the stream open: undici cancels the body of a collected Response.
     return () => {
       controller.abort();
-      void body?.cancel().catch(() => {});
+      void res.body?.cancel().catch(() => {});
     };
   };
   const alivePids = () => childPids(gw.logs).filter(isAlive);
