@@ -13,7 +13,6 @@
  * policy.approval.selfApproval. Every page has the strict page headers (no script, no framing).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { jwtVerify, SignJWT } from 'jose';
 import type { AuditLog } from '../audit/audit-log.js';
 import { signInRefusedEvent } from '../audit/sign-in-events.js';
 import { AuthError } from '../auth/auth-error.js';
@@ -32,6 +31,7 @@ import { FIELDS } from '../oauth/pages/fields.js';
 import { PAGE_HEADERS } from '../oauth/pages/headers.js';
 import { renderLoginPage } from '../oauth/pages/login-page.js';
 import { STYLESHEET, STYLESHEET_HEADERS, STYLESHEET_PATH } from '../oauth/pages/stylesheet.js';
+import { SignedFormToken } from '../oauth/signed-form-token.js';
 import { browserHash } from '../oauth/transactions.js';
 import { APPROVAL_PATH_PREFIX, type Approvals, approverProblem } from '../policy/approvals.js';
 import type { ScopeSet } from '../policy/scopes.js';
@@ -41,7 +41,6 @@ import { readBody } from './read-body.js';
 const ROUTE = /^\/approvals\/([A-Za-z0-9_-]{22})(\/login|\/decision)?$/;
 const MAX_FORM_BYTES = 16 * 1024;
 const SIGN_IN_LIFETIME_S = 10 * 60;
-const SIGN_IN_TYP = 'pcl-approval+jwt';
 
 export interface PageRequest {
   readonly req: IncomingMessage;
@@ -74,13 +73,16 @@ interface SignedIn {
 
 export class ApprovalPages {
   private readonly csrf: Csrf;
-  private readonly signInKey: Uint8Array;
-  private readonly issuer: string;
+  private readonly signedIn: SignedFormToken;
 
   constructor(private readonly options: ApprovalPagesOptions) {
     this.csrf = new Csrf({ key: deriveKey(options.secret, 'approval-csrf'), publicUrl: options.publicUrl });
-    this.signInKey = deriveKey(options.secret, 'approval-sign-in');
-    this.issuer = options.publicUrl.origin;
+    this.signedIn = new SignedFormToken(
+      deriveKey(options.secret, 'approval-sign-in'),
+      options.publicUrl.origin,
+      'pcl-approval+jwt',
+      SIGN_IN_LIFETIME_S,
+    );
   }
 
   /** The handler for `method` and `pathname`, when it is one of the approval pages. */
@@ -311,28 +313,14 @@ export class ApprovalPages {
   }
 
   private seal(signedIn: SignedIn): Promise<string> {
-    return new SignJWT({ a: signedIn.approval, s: signedIn.subject, b: signedIn.browser })
-      .setProtectedHeader({ alg: 'HS256', typ: SIGN_IN_TYP })
-      .setIssuer(this.issuer)
-      .setIssuedAt()
-      .setExpirationTime(`${SIGN_IN_LIFETIME_S}s`)
-      .sign(this.signInKey);
+    return this.signedIn.sign({ a: signedIn.approval, s: signedIn.subject, b: signedIn.browser });
   }
 
   private async open(token: string): Promise<SignedIn | undefined> {
-    try {
-      const { payload } = await jwtVerify(token, this.signInKey, {
-        algorithms: ['HS256'],
-        issuer: this.issuer,
-        typ: SIGN_IN_TYP,
-      });
-      const { a, s, b } = payload;
-      return typeof a === 'string' && typeof s === 'string' && typeof b === 'string'
-        ? { approval: a, subject: s, browser: b }
-        : undefined;
-    } catch {
-      return undefined;
-    }
+    const { a, s, b } = (await this.signedIn.verify(token)) ?? {};
+    return typeof a === 'string' && typeof s === 'string' && typeof b === 'string'
+      ? { approval: a, subject: s, browser: b }
+      : undefined;
   }
 
   private notFound(res: ServerResponse): void {

@@ -6,8 +6,8 @@
  * can only be submitted by the browser that signed in.
  */
 import { createHash } from 'node:crypto';
-import { jwtVerify, SignJWT } from 'jose';
 import { OAuthError } from './errors.js';
+import { SignedFormToken } from './signed-form-token.js';
 
 /** Long enough to read a consent page and type a password; short enough to be worthless later. */
 const LIFETIME_S = 10 * 60;
@@ -26,39 +26,27 @@ export interface Transaction {
 }
 
 export class Transactions {
-  constructor(
-    private readonly key: Uint8Array,
-    private readonly issuer: string,
-  ) {}
+  private readonly tokens: SignedFormToken;
 
-  async seal(transaction: Transaction): Promise<string> {
-    return new SignJWT({ t: transaction })
-      .setProtectedHeader({ alg: 'HS256', typ: TYP })
-      .setIssuer(this.issuer)
-      .setIssuedAt()
-      .setExpirationTime(`${LIFETIME_S}s`)
-      .sign(this.key);
+  constructor(key: Uint8Array, issuer: string) {
+    this.tokens = new SignedFormToken(key, issuer, TYP, LIFETIME_S);
+  }
+
+  seal(transaction: Transaction): Promise<string> {
+    return this.tokens.sign({ t: transaction });
   }
 
   /** The transaction in `token`; invalid_request when it was altered, expired or is not ours. */
   async open(token: string | undefined): Promise<Transaction> {
     if (token === undefined || token === '')
       throw new OAuthError('invalid_request', 'the sign-in form is missing its request — start again');
-    try {
-      const { payload } = await jwtVerify(token, this.key, {
-        algorithms: ['HS256'],
-        issuer: this.issuer,
-        typ: TYP,
-      });
-      const t = payload.t;
-      if (t === null || typeof t !== 'object') throw new Error('no transaction');
-      return t as Transaction;
-    } catch {
+    const t = (await this.tokens.verify(token))?.t;
+    if (t === null || typeof t !== 'object')
       throw new OAuthError(
         'invalid_request',
         'this sign-in request has expired or is not valid — go back to the application and connect again',
       );
-    }
+    return t as Transaction;
   }
 }
 

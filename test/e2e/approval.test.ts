@@ -18,7 +18,7 @@ import { type ApprovalFixture, approvalFixture, heldFor, PASSWORDS } from '../he
 import { basic } from '../helpers/auth.js';
 import { launchTestBrowser, type TestBrowser } from '../helpers/browser.js';
 import { captureSecrets } from '../helpers/capture.js';
-import { post } from '../helpers/client.js';
+import { INITIALIZE, post } from '../helpers/client.js';
 import { eventually } from '../helpers/gateway.js';
 import { call, sleep } from '../helpers/limits.js';
 import { modernEnvelope, modernHeaders, responsesOf } from '../helpers/policy.js';
@@ -151,20 +151,7 @@ describe('approval: the page, the CLI and a 2025 caller without URL elicitation'
     assert.equal(await bob.page.getByRole('button', { name: 'Approve' }).count(), 0);
 
     // alice calls herself (Basic credentials): she may not approve her own call.
-    const mine = await post(
-      f.mcp,
-      {
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'raw', version: '1' },
-        },
-      },
-      { authorization: basic('alice', PASSWORDS.alice) },
-    );
+    const mine = await post(f.mcp, INITIALIZE, { authorization: basic('alice', PASSWORDS.alice) });
     const session = {
       'mcp-session-id': mine.headers.get('mcp-session-id') as string,
       'mcp-protocol-version': '2025-11-25',
