@@ -34,6 +34,8 @@ import {
 
 /** What the policy decided about one request, as the gatekeeper reports it. */
 export interface PolicyVerdict {
+  /** The upstream whose policy decided (on the aggregated endpoint, the one the call went to). */
+  readonly upstream?: string;
   readonly target: AuditTarget;
   readonly outcome: 'allowed' | 'denied';
   readonly rule: string;
@@ -138,7 +140,7 @@ export class RequestAudit implements VerdictRecorder {
     const name =
       verdict.target.kind === 'resource' ? request.method : `${request.method} ${verdict.target.name}`;
     const span = this.ctx.span?.child(name, {
-      upstream: this.ctx.endpoint.upstream,
+      upstream: verdict.upstream ?? this.ctx.endpoint.upstream,
       mcpMethod: request.method,
       target: verdict.target,
       ...(this.ctx.protocolVersion !== undefined ? { protocolVersion: this.ctx.protocolVersion } : {}),
@@ -226,7 +228,7 @@ export class RequestAudit implements VerdictRecorder {
   ): void {
     const principal = this.ctx.principal;
     if (!principal) return;
-    const upstream = this.ctx.endpoint.upstream;
+    const upstream = verdict.upstream ?? this.ctx.endpoint.upstream;
     const latencyMs =
       upstreamStatus === undefined ? undefined : Math.round(performance.now() - this.ctx.startedAt);
     if (latencyMs !== undefined && upstreamStatus !== undefined)

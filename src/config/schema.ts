@@ -17,6 +17,9 @@ import { duration, size } from './units.js';
 /** Upstream names appear in URLs (/servers/<name>/mcp) and, later, as tool-name prefixes. */
 export const UPSTREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/** A tool-name prefix: what Claude's and OpenAI's tool calling accept, short enough to leave room. */
+const PREFIX = /^[a-zA-Z0-9_-]{1,32}$/;
+
 function isAddressOrRange(value: string): boolean {
   try {
     proxyaddr.compile(value);
@@ -101,6 +104,13 @@ const upstreamSchema = z
     protocol: z
       .enum(['2025-11-25', '2026-07-28'], { error: 'must be 2025-11-25 or 2026-07-28' })
       .default('2025-11-25'),
+    /** On the aggregated /mcp: the prefix of this upstream's tool and prompt names (default: its name). */
+    prefix: z
+      .string()
+      .regex(PREFIX, {
+        message: 'must be 1 to 32 letters, digits, - or _ (tool names may hold nothing else), e.g. files',
+      })
+      .optional(),
   })
   .superRefine((u, ctx) => {
     if (u.command === undefined && u.url === undefined) {
@@ -284,6 +294,15 @@ const auditSchema = z.strictObject({
   redactPersonalData: z.boolean().default(true),
 });
 
+/** The aggregated /mcp, served when there are several upstreams. */
+const aggregateSchema = z.strictObject({
+  /**
+   * How long the endpoint waits for one upstream (to start, to initialize, to answer a list) before
+   * leaving it out: the others are served, and it joins when it answers again.
+   */
+  deadline: duration.default(10_000),
+});
+
 const metricsSchema = z.strictObject({
   /** Serve Prometheus metrics at /metrics. */
   enabled: z.boolean().default(true),
@@ -313,6 +332,7 @@ export const configSchema = z
       .refine((u) => Object.keys(u).length > 0, {
         message: 'is empty — name at least one MCP server to protect under upstreams:',
       }),
+    aggregate: aggregateSchema.prefault({}),
     store: storeSchema.prefault({}),
     auth: authSchema.prefault({}),
     policy: policySchema.prefault({}),
@@ -323,6 +343,19 @@ export const configSchema = z
     fleet: fleetSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
+    const prefixed = new Map<string, string>();
+    for (const [name, upstream] of Object.entries(c.upstreams)) {
+      const prefix = upstream.prefix ?? name;
+      const other = prefixed.get(prefix);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['upstreams', name, 'prefix'],
+          message: `is ${prefix}, the same as upstreams.${other}'s — each upstream's tools need a prefix of their own on /mcp`,
+        });
+      }
+      prefixed.set(prefix, name);
+    }
     const loopback = isLoopbackHost(c.listen.host);
     if (c.publicUrl !== undefined) {
       let url: URL | undefined;

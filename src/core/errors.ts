@@ -16,6 +16,8 @@ export const RPC = {
   serverError: -32000,
   upstreamTimeout: -32001,
   upstreamUnavailable: -32002,
+  /** MCP's code for a resource no server has (the same number as upstreamUnavailable). */
+  resourceNotFound: -32002,
   /** A request the policy refused (2026-07-28 clients get -32603: that revision retired the range). */
   forbidden: -32003,
   /** A request a limit refused. */

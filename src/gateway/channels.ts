@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { auditPrincipal } from '../audit/events.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { UpstreamConfig } from '../config/schema.js';
+import { GatewayError, RPC } from '../core/errors.js';
 import type { Principal } from '../core/principal.js';
+import { AGGREGATE } from '../http/routes.js';
 import type { Logger } from '../log/logger.js';
 import { deriveKey } from '../oauth/derive-key.js';
 import { runCall } from '../pipeline/call-stages.js';
@@ -14,6 +16,9 @@ import { ToolCatalog } from '../policy/catalog.js';
 import { Gatekeeper } from '../policy/gatekeeper.js';
 import { ToolPins } from '../policy/pins.js';
 import type { Policy } from '../policy/policy.js';
+import { AggregateCatalog } from '../relay/aggregate/catalog.js';
+import { withDeadline } from '../relay/aggregate/deadline.js';
+import { AggregateRouter } from '../relay/aggregate/router.js';
 import type { ModernBackend } from '../relay/modern/backend.js';
 import { gatewayEnvelope } from '../relay/modern/envelope.js';
 import { LegacyBridge } from '../relay/modern/legacy-bridge.js';
@@ -21,7 +26,7 @@ import { ModernUpstreamAdapter } from '../relay/modern/modern-upstream-adapter.j
 import { ModernPassthrough } from '../relay/modern/passthrough.js';
 import { RequestStateCodec, type RequestStateKeys, type StateOwner } from '../relay/modern/request-state.js';
 import type { RelaySession } from '../relay/relay-session.js';
-import { Session } from '../relay/session.js';
+import { type Channel, Session } from '../relay/session.js';
 import { SessionRegistry } from '../relay/session-registry.js';
 import { UpstreamLink } from '../relay/upstream-link.js';
 import { memoryPinStore } from '../store/memory-pins.js';
@@ -35,11 +40,13 @@ import type { Services } from './services.js';
 
 export interface Channels {
   readonly sessions: SessionRegistry<RelaySession>;
+  /** The aggregated /mcp's names, when there are several upstreams. */
+  readonly aggregate: AggregateCatalog | undefined;
   readonly connectors: ReadonlyMap<string, Connector>;
   /** The warm pools of the stdio upstreams that have one (`warm: N`), by upstream name. */
   readonly warmPools: ReadonlyMap<string, WarmPool>;
   readonly pins: ToolPins;
-  /** A 2025 client session with `upstream`, owned by `principal`. */
+  /** A 2025 client session with `upstream` (AGGREGATE: all of them), owned by `principal`. */
   openSession(upstream: string, principal: Principal): Promise<Session>;
   /** A 2026-07-28 client's backend: passthrough to a 2026 upstream, or a bridge to a 2025 one. */
   openBridge(upstream: string, principal: Principal): Promise<ModernBackend>;
@@ -155,27 +162,75 @@ export function openChannels(
     return new Gatekeeper({ policy, upstream, catalog, pins, ...held });
   };
 
+  /** A channel to one upstream: its link, and the policy over it with the upstream's catalog. */
+  const openChannel = async (upstream: string): Promise<Channel> => {
+    const link = await openLink(upstream);
+    // A 2025 client of a 2026 upstream: the adapter's catalog lists with the session's own envelope.
+    const adapter = isModern(upstream)
+      ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl)
+      : undefined;
+    const gatekeeper = adapter
+      ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog, pins, ...held })
+      : gatekeeperFor(upstream, link);
+    return { upstream, link: adapter ?? link, gatekeeper };
+  };
+  const names = Object.keys(config.upstreams);
+  const aggregate =
+    names.length > 1
+      ? new AggregateCatalog(
+          names.map((name) => ({ upstream: name, prefix: upstreamOf(name).prefix ?? name })),
+          logger,
+        )
+      : undefined;
+
   return {
     sessions,
+    aggregate,
     connectors,
     warmPools,
     pins,
     async openSession(upstream, principal) {
-      const link = await openLink(upstream);
-      // A 2025 client of a 2026 upstream: the adapter's catalog lists with the session's own envelope.
-      const adapter = isModern(upstream)
-        ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl)
-        : undefined;
-      const gatekeeper = adapter
-        ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog, pins, ...held })
-        : gatekeeperFor(upstream, link);
+      const common = { principal, runCall, maxStreams: config.limits.streamsPerSession, logger };
+      if (upstream !== AGGREGATE || !aggregate) {
+        return new Session({ ...common, upstream, channels: [await openChannel(upstream)] });
+      }
+      const { deadline } = config.aggregate;
+      const opened = await Promise.all(
+        aggregate.members.map(({ upstream: member }) =>
+          // One that starts after the deadline is closed: the session has gone on without it.
+          withDeadline(openChannel(member), deadline, (late) => void late.link.close()).catch(
+            (err: Error) => {
+              logger.warn(
+                { upstream: member, err: err.message },
+                'aggregate: upstream left out of a new session',
+              );
+              return undefined;
+            },
+          ),
+        ),
+      );
+      const channels = opened.filter((c): c is Channel => c !== undefined);
+      if (channels.length === 0) {
+        throw new GatewayError(
+          'upstream_unavailable',
+          'no upstream of /mcp could be reached — retry shortly',
+          {
+            rpcCode: RPC.upstreamUnavailable,
+          },
+        );
+      }
       return new Session({
-        principal,
-        link: adapter ?? link,
-        gatekeeper,
-        runCall,
-        maxStreams: config.limits.streamsPerSession,
-        logger,
+        ...common,
+        upstream,
+        channels,
+        aggregate: {
+          router: new AggregateRouter(aggregate, deadline),
+          absent: aggregate.members
+            .map((m) => m.upstream)
+            .filter((u) => !channels.some((c) => c.upstream === u)),
+          rejoin: openChannel,
+          backoff: upstreamOf(aggregate.members[0]?.upstream as string).restart,
+        },
       });
     },
     // A 2026 upstream's calls are parked nowhere: it mints and reads its own states.

@@ -1,5 +1,4 @@
-/** The MCP endpoint paths: one per upstream, and /mcp when there is only one. */
+/** The MCP endpoint paths: one per upstream, and /mcp (the one upstream, or all of them aggregated). */
 export function endpointPaths(names: readonly string[]): string[] {
-  const paths = names.map((n) => `/servers/${n}/mcp`);
-  return names.length === 1 ? ['/mcp', ...paths] : paths;
+  return ['/mcp', ...names.map((n) => `/servers/${n}/mcp`)];
 }

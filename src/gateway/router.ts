@@ -56,6 +56,7 @@ export function routes(
   const { sessions } = channels;
   return frontDoor({
     upstreams: Object.keys(config.upstreams),
+    ...(channels.aggregate ? { aggregate: channels.aggregate } : {}),
     mcp: mcpPipeline({
       config,
       publicUrl,

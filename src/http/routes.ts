@@ -1,19 +1,39 @@
-/** Which MCP endpoint a path names: /servers/<name>/mcp, or /mcp for the single upstream. */
+/**
+ * Which MCP endpoint a path names: /servers/<name>/mcp for one upstream, and /mcp — the single
+ * upstream when there is one, else the aggregated endpoint serving them all.
+ */
 export interface Endpoint {
+  /** The upstream served, or AGGREGATE for the aggregated endpoint. */
   readonly upstream: string;
   /** The endpoint's path, which also names it as a protected resource. */
   readonly path: string;
+  /** On the aggregated endpoint: which upstream and name an exposed name stands for. */
+  readonly names?: EndpointNames;
+}
+
+/** The upstream name the aggregated endpoint goes by in sessions, audit events and metrics. */
+export const AGGREGATE = '*';
+
+/** What the stages before a session need of an aggregated endpoint's names (per-tool limits, concurrency). */
+export interface EndpointNames {
+  /** The upstream and its own name for an exposed tool name; undefined when no upstream has it. */
+  tool(exposed: string): { readonly upstream: string; readonly name: string } | undefined;
+  /** The upstreams a request will reach (all of them for a list). */
+  targets(method: string, params: Readonly<Record<string, unknown>> | undefined): readonly string[];
 }
 
 const SERVER_PATH = /^\/servers\/([a-z0-9][a-z0-9_-]{0,62})\/mcp$/;
 
-/**
- * Resolves an MCP path to an upstream name, or undefined when the path is not an MCP endpoint.
- * With several upstreams, /mcp is reserved for the aggregated endpoint and is not served yet.
- */
-export function resolveEndpoint(pathname: string, upstreams: readonly string[]): Endpoint | undefined {
-  if (pathname === '/mcp')
-    return upstreams.length === 1 ? { upstream: upstreams[0] as string, path: pathname } : undefined;
+/** Resolves an MCP path to its endpoint, or undefined when the path is not an MCP endpoint. */
+export function resolveEndpoint(
+  pathname: string,
+  upstreams: readonly string[],
+  names?: EndpointNames,
+): Endpoint | undefined {
+  if (pathname === '/mcp') {
+    if (upstreams.length === 1) return { upstream: upstreams[0] as string, path: pathname };
+    return names ? { upstream: AGGREGATE, path: pathname, names } : undefined;
+  }
   const match = SERVER_PATH.exec(pathname);
   if (!match || !upstreams.includes(match[1] as string)) return undefined;
   return { upstream: match[1] as string, path: pathname };

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { GatewayError } from '../core/errors.js';
-import { isRequest } from '../core/jsonrpc.js';
+import { isRequest, type JsonRpcRequest } from '../core/jsonrpc.js';
 import type { Stage } from '../pipeline/compose.js';
 import type { AuthenticatedContext, RequestContext } from '../pipeline/context.js';
 import { ConcurrencyGate } from './concurrency.js';
@@ -66,7 +66,13 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
       if (perTool.size === 0) return;
       for (const message of ctx.messages ?? []) {
         if (!isRequest(message) || message.method !== 'tools/call') continue;
-        const tool = `${ctx.endpoint.upstream}.${String(message.params?.name)}`;
+        const name = String(message.params?.name);
+        // On the aggregated endpoint a limit on <upstream>.<tool> holds under the tool's exposed name.
+        const origin = ctx.endpoint.names
+          ? ctx.endpoint.names.tool(name)
+          : { upstream: ctx.endpoint.upstream, name };
+        if (!origin) continue;
+        const tool = `${origin.upstream}.${origin.name}`;
         const limiter = perTool.get(tool);
         if (!limiter) continue;
         const result = await limiter.consume(`${ctx.principal.id}\0${tool}`);
@@ -76,25 +82,32 @@ export function limitStages(limits: Config['limits'], limiters: RateLimiters): L
     },
 
     async concurrency(ctx, next) {
-      const count = (ctx.messages ?? []).filter(
+      const requests = (ctx.messages ?? []).filter(
         (m) => isRequest(m) && m.method !== 'subscriptions/listen',
-      ).length;
+      ) as JsonRpcRequest[];
       const releases: (() => void)[] = [];
       const releaseAll = () => {
         for (const release of releases.splice(0)) release();
       };
-      for (let i = 0; i < count; i++) {
+      const refuse = (which: string) => {
+        releaseAll();
+        return new GatewayError(
+          'concurrency_limit',
+          `too many requests in flight ${which} — retry when one has finished`,
+        );
+      };
+      for (const request of requests) {
         const mine = await principals.acquire(ctx.principal.id);
-        const theirs = mine ? await upstreams.acquire(ctx.endpoint.upstream) : undefined;
-        if (mine) releases.push(mine);
-        if (theirs) releases.push(theirs);
-        if (!mine || !theirs) {
-          releaseAll();
-          const which = mine ? `to upstream '${ctx.endpoint.upstream}'` : 'for this caller';
-          throw new GatewayError(
-            'concurrency_limit',
-            `too many requests in flight ${which} — retry when one has finished`,
-          );
+        if (!mine) throw refuse('for this caller');
+        releases.push(mine);
+        // A request on the aggregated endpoint takes a slot at each upstream it reaches.
+        const targets = ctx.endpoint.names?.targets(request.method, request.params) ?? [
+          ctx.endpoint.upstream,
+        ];
+        for (const upstream of targets) {
+          const theirs = await upstreams.acquire(upstream);
+          if (!theirs) throw refuse(`to upstream '${upstream}'`);
+          releases.push(theirs);
         }
       }
       try {

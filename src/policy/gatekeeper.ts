@@ -53,10 +53,12 @@ export class Gatekeeper {
   ): Promise<GatewayError | undefined> {
     const decision = await this.decide(request, this.options.policy.scopesOf(principal));
     const target = recorder ? auditTarget(request) : undefined;
+    const { upstream } = this.options;
     if (decision && !decision.allowed) {
       const error = this.denied(request, decision, principal, resourceMetadata);
       if (target)
         recorder?.decided(request, {
+          upstream,
           target,
           outcome: 'denied',
           rule: decision.rule,
@@ -76,8 +78,8 @@ export class Gatekeeper {
       recorder?.decided(
         request,
         later
-          ? { target, outcome: 'denied', rule: `${check}: ${later.message}`, code: later.code }
-          : { target, outcome: 'allowed', rule: decision.rule },
+          ? { upstream, target, outcome: 'denied', rule: `${check}: ${later.message}`, code: later.code }
+          : { upstream, target, outcome: 'allowed', rule: decision.rule },
       );
     }
     return later;

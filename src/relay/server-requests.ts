@@ -7,8 +7,14 @@
  */
 import type { JsonRpcResponse, RequestId } from '../core/jsonrpc.js';
 
-export class ServerRequestIds {
-  private readonly upstreamIds = new Map<number, RequestId>();
+/** An upstream's request as it knows it: its own id, and `from`, the channel it came on. */
+export interface UpstreamRequest<F> {
+  readonly id: RequestId;
+  readonly from: F;
+}
+
+export class ServerRequestIds<F = undefined> {
+  private readonly upstreamIds = new Map<number, UpstreamRequest<F>>();
   private readonly own = new Map<number, (response: JsonRpcResponse) => void>();
   private next = 1;
 
@@ -29,25 +35,25 @@ export class ServerRequestIds {
     return true;
   }
 
-  /** A fresh local id for the upstream's request `upstreamId`. */
-  add(upstreamId: RequestId): number {
+  /** A fresh local id for the request `upstreamId` that came on channel `from`. */
+  add(upstreamId: RequestId, from: F): number {
     const local = this.next++;
-    this.upstreamIds.set(local, upstreamId);
+    this.upstreamIds.set(local, { id: upstreamId, from });
     return local;
   }
 
-  /** The upstream's id for the client's answer to `localId`, once; undefined when none is pending. */
-  answered(localId: RequestId | null): RequestId | undefined {
+  /** The upstream request the client answered as `localId`, once; undefined when none is pending. */
+  answered(localId: RequestId | null): UpstreamRequest<F> | undefined {
     if (typeof localId !== 'number') return undefined;
-    const upstreamId = this.upstreamIds.get(localId);
+    const request = this.upstreamIds.get(localId);
     this.upstreamIds.delete(localId);
-    return upstreamId;
+    return request;
   }
 
-  /** The local id of a request the upstream withdrew, forgotten; undefined when none is pending. */
-  cancelled(upstreamId: unknown): number | undefined {
+  /** The local id of a request channel `from` withdrew, forgotten; undefined when none is pending. */
+  cancelled(from: F, upstreamId: unknown): number | undefined {
     for (const [local, remote] of this.upstreamIds) {
-      if (remote !== upstreamId) continue;
+      if (remote.id !== upstreamId || remote.from !== from) continue;
       this.upstreamIds.delete(local);
       return local;
     }

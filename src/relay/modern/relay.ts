@@ -82,6 +82,13 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
     const { principal } = ctx;
     if (!message || !envelope)
       throw new GatewayError('internal_error', 'modern relay without a checked request');
+    if (ctx.endpoint.names) {
+      throw new GatewayError(
+        'unsupported_protocol_version',
+        `the aggregated ${ctx.endpoint.path} serves MCP 2025 sessions (2025-11-25 and earlier) — a 2026-07-28 client can use each upstream at /servers/<name>/mcp`,
+        { data: { supported: ['2025-11-25', '2025-06-18', '2025-03-26'] } },
+      );
+    }
     if (isResponse(message)) {
       throw new GatewayError(
         'invalid_request',
