@@ -229,7 +229,7 @@ export function openChannels(
             .map((m) => m.upstream)
             .filter((u) => !channels.some((c) => c.upstream === u)),
           rejoin: openChannel,
-          backoff: upstreamOf(aggregate.members[0]?.upstream as string).restart,
+          backoff: (member) => upstreamOf(member).restart,
         },
       });
     },

@@ -82,8 +82,8 @@ export interface AggregateSessionOptions {
   readonly absent: readonly string[];
   /** A new channel to an upstream that left, for it to rejoin; rejects while it is still down. */
   readonly rejoin: (upstream: string) => Promise<Channel>;
-  /** Backoff between attempts to rejoin. */
-  readonly backoff: { readonly initialDelay: number; readonly maxDelay: number };
+  /** Backoff between attempts to rejoin an upstream (its own restart settings). */
+  backoff(upstream: string): { readonly initialDelay: number; readonly maxDelay: number };
 }
 
 /** Who sent one POST, and what its calls are checked and recorded with. */
@@ -390,7 +390,7 @@ export class Session {
     const aggregate = this.aggregate;
     if (!aggregate || this.closed) return;
     const state = this.rejoining.get(upstream) ?? { timer: undefined, attempt: 0 };
-    const { initialDelay, maxDelay } = aggregate.backoff;
+    const { initialDelay, maxDelay } = aggregate.backoff(upstream);
     const delay = Math.min(maxDelay, initialDelay * 2 ** state.attempt);
     state.attempt++;
     state.timer = setTimeout(() => void this.rejoin(upstream, aggregate), delay);

@@ -42,6 +42,8 @@ export interface PolicyGatewayOptions {
   readonly keys: Readonly<Record<string, KeySpec>>;
   /** More lines under `auth:` (two-space indented), beside `apiKeys: {}`. */
   readonly auth?: string;
+  /** More top-level YAML (limits:, aggregate:, …). */
+  readonly extra?: string;
 }
 
 /** Makes the keys in a fresh store under a temp dir, then starts a gateway on that store. */
@@ -73,6 +75,7 @@ export async function startPolicyGateway(options: PolicyGatewayOptions): Promise
       'upstreams:',
       upstreams,
       ...(options.policy === undefined ? [] : [`policy: ${JSON.stringify(options.policy)}`]),
+      ...(options.extra ? [options.extra] : []),
     ].join('\n');
     const gw = await startTestGateway(yaml);
     return {

@@ -106,7 +106,7 @@ export class AggregateCatalog implements EndpointNames {
 
   /** The URI (or URI template) a client sees for one of `upstream`'s. */
   exposeUri(upstream: string, uri: string): string {
-    this.observeScheme(upstream, uri);
+    this.observeUri(upstream, uri);
     return this.namespaced.has(upstream) ? `${GATEWAY_URI}${upstream}/${uri}` : uri;
   }
 
@@ -126,7 +126,17 @@ export class AggregateCatalog implements EndpointNames {
     return { upstream, name: uri };
   }
 
-  private observeScheme(upstream: string, uri: string): void {
+  /** Records the schemes of the `key` field (uri, uriTemplate) of a list's items. */
+  observeUris(upstream: string, items: readonly unknown[], key: string): void {
+    for (const item of items) {
+      const uri =
+        item !== null && typeof item === 'object' ? (item as Record<string, unknown>)[key] : undefined;
+      if (typeof uri === 'string') this.observeUri(upstream, uri);
+    }
+  }
+
+  /** Records that `upstream` uses the URI's scheme: a scheme two upstreams use namespaces both. */
+  observeUri(upstream: string, uri: string): void {
     const scheme = schemeOf(uri);
     let owners = this.schemes.get(scheme);
     if (!owners) {

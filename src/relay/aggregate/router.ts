@@ -95,14 +95,19 @@ export class AggregateRouter {
         'the aggregated endpoint lists everything in one page — send the list request without a cursor',
       );
     }
-    const { list } = methodFacts(request.method) as { list: { field: string } };
+    const { list } = methodFacts(request.method) as { list: { field: string; key: string } };
     // An upstream without the feature answers with an error: it has nothing to add, it is not down.
     const answers = await this.fanOut(call, (upstream) => this.allPages(call, upstream, request), false);
-    const items = this.members.flatMap((upstream) => {
-      const answer = answers.find((a) => a.upstream === upstream);
-      const listed = answer?.result[list.field];
-      return Array.isArray(listed) ? exposeItems(request.method, upstream, listed, this.catalog) : [];
+    const listed = this.members.flatMap((upstream) => {
+      const items = answers.find((a) => a.upstream === upstream)?.result[list.field];
+      return Array.isArray(items) ? [{ upstream, items }] : [];
     });
+    // Every upstream's URIs are seen before any is shown, so two that share a scheme are both namespaced.
+    if (list.key !== 'name')
+      for (const { upstream, items } of listed) this.catalog.observeUris(upstream, items, list.key);
+    const items = listed.flatMap(({ upstream, items }) =>
+      exposeItems(request.method, upstream, items, this.catalog),
+    );
     return { jsonrpc: '2.0', id: request.id, result: { [list.field]: items } };
   }
 

@@ -1,0 +1,237 @@
+/**
+ * The aggregated /mcp: server-everything over stdio and over HTTP, server-filesystem, and a fourth
+ * upstream that is down when the client connects, all behind one endpoint, with the real SDK client.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EXPOSED_NAME } from '../../src/relay/aggregate/names.js';
+import { INITIALIZE, post } from '../helpers/client.js';
+import { EVERYTHING, eventually, FILESYSTEM, stdioUpstream } from '../helpers/gateway.js';
+import {
+  messagesOf,
+  type PolicyGateway,
+  policyClient,
+  rpcFailure,
+  startPolicyGateway,
+} from '../helpers/policy.js';
+import { freePort, type RunningProcess, startNode } from '../helpers/processes.js';
+
+const ALL_SCOPES = ['tools:read', 'tools:write', 'resources:read', 'prompts:read'];
+const text = (result: { content?: unknown }) =>
+  (result.content as { type: string; text?: string }[]).map((c) => c.text ?? '').join('\n');
+
+interface AuditLine {
+  type?: string;
+  upstream?: string;
+  target?: { kind: string; name: string };
+  outcome?: string;
+}
+
+describe('the aggregated /mcp with several upstreams', () => {
+  let web: RunningProcess;
+  let late: RunningProcess | undefined;
+  let latePort: number;
+  let root: string;
+  let g: PolicyGateway;
+  const connect = () => policyClient(g.url(), g.auth('user'));
+
+  before(async () => {
+    root = realpathSync(mkdtempSync(join(tmpdir(), 'pcl-agg-')));
+    writeFileSync(join(root, 'notes.txt'), 'aggregated notes\n');
+    const webPort = await freePort();
+    latePort = await freePort();
+    web = await startNode([EVERYTHING, 'streamableHttp'], /listening on port/, { PORT: String(webPort) });
+    const restart = '    restart: { initialDelay: 100ms, maxDelay: 400ms }\n';
+    g = await startPolicyGateway({
+      upstreams: [
+        stdioUpstream('everything', EVERYTHING, ['stdio']),
+        `  web:\n    url: "http://127.0.0.1:${webPort}/mcp"\n`,
+        stdioUpstream('files', FILESYSTEM, [root], '    prefix: fs\n'),
+        `  late:\n    url: "http://127.0.0.1:${latePort}/mcp"\n${restart}`,
+      ].join(''),
+      keys: { user: ALL_SCOPES, stranger: ['tools:read'] },
+      policy: { rules: [{ tools: ['web.get-env'], require: ['env:read'] }] },
+      extra: 'aggregate: { deadline: 3s }\nlimits: { tools: { everything.get-sum: 2/min } }',
+    });
+  });
+
+  after(async () => {
+    await g?.close();
+    await web?.stop();
+    await late?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('lists the tools of every reachable upstream under <prefix>__<name>, each a valid tool name', async () => {
+    const c = await connect();
+    try {
+      const { tools } = await c.client.listTools();
+      const names = tools.map((t) => t.name);
+      for (const name of names) assert.match(name, EXPOSED_NAME);
+      assert.ok(names.includes('everything__echo'));
+      assert.ok(names.includes('web__echo'));
+      assert.ok(names.includes('fs__read_text_file'), 'a configured prefix replaces the upstream name');
+      assert.ok(!names.some((n) => n.startsWith('late__')), 'the upstream that is down is left out');
+      assert.ok(!names.includes('web__get-env'), 'the policy of web hides its get-env, for want of env:read');
+      assert.ok(names.includes('everything__get-env'), "everything's get-env is under no rule");
+      assert.match(c.client.getInstructions() ?? '', /everything.*\n.*web.*\n.*files \(prefix fs__\)/s);
+      assert.match(c.client.getInstructions() ?? '', /late.*not reachable now/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('calls each upstream by its exposed names, and refuses a name no upstream has', async () => {
+    const c = await connect();
+    try {
+      assert.equal(
+        text(await c.client.callTool({ name: 'everything__echo', arguments: { message: 'a' } })),
+        'Echo: a',
+      );
+      assert.equal(
+        text(await c.client.callTool({ name: 'web__echo', arguments: { message: 'b' } })),
+        'Echo: b',
+      );
+      const listing = await c.client.callTool({ name: 'fs__list_directory', arguments: { path: root } });
+      assert.match(text(listing), /notes\.txt/);
+      const unknown = await rpcFailure(c.client.callTool({ name: 'nobody__echo', arguments: {} }));
+      assert.equal(unknown.code, -32602);
+      assert.match(unknown.message, /unknown tool nobody__echo/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('applies each upstream’s policy and per-tool limits under the exposed names, and audits the upstream and the original name', async () => {
+    const c = await connect();
+    try {
+      const refused = await rpcFailure(c.client.callTool({ name: 'web__get-env', arguments: {} }));
+      assert.equal(refused.code, -32003, 'web.get-env needs env:read');
+      assert.ok(text(await c.client.callTool({ name: 'everything__get-env', arguments: {} })).length > 0);
+      const sum = { name: 'everything__get-sum', arguments: { a: 1, b: 2 } };
+      await c.client.callTool(sum);
+      await c.client.callTool(sum);
+      await assert.rejects(c.client.callTool(sum), /too many requests to everything\.get-sum/);
+      assert.match(text(await c.client.callTool({ name: 'web__get-sum', arguments: { a: 1, b: 2 } })), /3/);
+      const decisions = () =>
+        g.gw.logs
+          .flatMap((line) => (JSON.parse(line) as { audit?: AuditLine }).audit ?? [])
+          .filter((e) => e.type === 'policy.decision' && e.target?.name === 'get-env');
+      assert.ok(
+        await eventually(() => decisions().some((e) => e.upstream === 'web' && e.outcome === 'denied')),
+        'the refusal is audited as web’s get-env',
+      );
+      assert.ok(decisions().some((e) => e.upstream === 'everything' && e.outcome === 'allowed'));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('namespaces the resource URIs of the two upstreams that share a scheme, and reads and subscribes through them', async () => {
+    const c = await connect();
+    try {
+      const updates: string[] = [];
+      c.client.setNotificationHandler(
+        'notifications/resources/updated',
+        (n) => void updates.push(n.params.uri),
+      );
+      const { resources } = await c.client.listResources();
+      const uris = resources.map((r) => r.uri);
+      const fromWeb = uris.find((u) => u.startsWith('portcullis://web/demo://')) as string;
+      assert.ok(fromWeb, `web's demo:// resources are namespaced: ${uris.slice(0, 3).join(', ')}`);
+      assert.ok(uris.some((u) => u.startsWith('portcullis://everything/demo://')));
+      const read = await c.client.readResource({ uri: fromWeb });
+      assert.equal(read.contents[0]?.uri, fromWeb, 'the read answers under the URI the client asked for');
+      const { resourceTemplates } = await c.client.listResourceTemplates();
+      assert.ok(resourceTemplates.some((t) => t.uriTemplate.startsWith('portcullis://web/demo://')));
+      const subscribed = 'portcullis://web/demo://resource/dynamic/text/1';
+      await c.client.subscribeResource({ uri: subscribed });
+      await c.client.callTool({ name: 'web__toggle-subscriber-updates', arguments: {} });
+      assert.ok(
+        await eventually(() => updates.includes(subscribed), 15_000),
+        'the update names the namespaced URI',
+      );
+      await c.client.callTool({ name: 'web__toggle-subscriber-updates', arguments: {} });
+      await c.client.unsubscribeResource({ uri: subscribed });
+      const missing = await rpcFailure(c.client.readResource({ uri: 'portcullis://nobody/x://y' }));
+      assert.equal(missing.code, -32002);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('serves prompts, sampling, elicitation and progress for tools of each upstream', async () => {
+    const c = await connect();
+    try {
+      c.client.setRequestHandler('sampling/createMessage', async () => ({
+        role: 'assistant',
+        model: 'agg-model',
+        content: { type: 'text', text: 'sampled through the aggregate' },
+      }));
+      c.client.setRequestHandler('elicitation/create', async () => ({
+        action: 'accept',
+        content: { name: 'Ada' },
+      }));
+      const { prompts } = await c.client.listPrompts();
+      assert.ok(prompts.some((p) => p.name === 'web__simple-prompt'));
+      const prompt = await c.client.getPrompt({ name: 'web__simple-prompt' });
+      assert.ok(prompt.messages.length > 0);
+      for (const upstream of ['everything', 'web']) {
+        const sampled = await c.client.callTool({
+          name: `${upstream}__trigger-sampling-request`,
+          arguments: { prompt: 'hi' },
+        });
+        assert.match(text(sampled), /sampled through the aggregate/, `sampling from ${upstream}`);
+        const elicited = await c.client.callTool({
+          name: `${upstream}__trigger-elicitation-request`,
+          arguments: {},
+        });
+        assert.match(text(elicited), /Ada/, `elicitation from ${upstream}`);
+        const progress: number[] = [];
+        await c.client.callTool(
+          { name: `${upstream}__trigger-long-running-operation`, arguments: { duration: 0.3, steps: 3 } },
+          { onprogress: (p) => progress.push(p.progress) },
+        );
+        assert.deepEqual(progress, [1, 2, 3], `progress from ${upstream}`);
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('answers initialize with the merged capabilities, and refuses a list cursor it never gave', async () => {
+    const session = await post(g.url(), INITIALIZE, { ...g.auth('user') });
+    assert.equal(session.status, 200);
+    const result = messagesOf(session)[0]?.result as { capabilities: Record<string, unknown> };
+    assert.deepEqual(result.capabilities.tools, { listChanged: true });
+    const id = session.headers.get('mcp-session-id') as string;
+    const prompts = await post(
+      g.url(),
+      { jsonrpc: '2.0', id: 2, method: 'prompts/list', params: { cursor: 'x' } },
+      { ...g.auth('user'), 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' },
+    );
+    assert.match(prompts.text, /lists everything in one page/);
+  });
+
+  it('lets an upstream that was down at connect join the session later, and tells the client', async () => {
+    const c = await connect();
+    try {
+      let changed = 0;
+      c.client.setNotificationHandler('notifications/tools/list_changed', () => void changed++);
+      late = await startNode([EVERYTHING, 'streamableHttp'], /listening on port/, { PORT: String(latePort) });
+      const before = changed;
+      const joined = async () => (await c.client.listTools()).tools.some((t) => t.name === 'late__echo');
+      assert.ok(await eventually(joined, 15_000), 'the upstream that came back is listed');
+      assert.ok(changed > before, 'the client was told the list changed');
+      assert.equal(
+        text(await c.client.callTool({ name: 'late__echo', arguments: { message: 'back' } })),
+        'Echo: back',
+      );
+    } finally {
+      await c.close();
+    }
+  });
+});
