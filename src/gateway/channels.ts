@@ -40,8 +40,8 @@ import type { Services } from './services.js';
 
 export interface Channels {
   readonly sessions: SessionRegistry<RelaySession>;
-  /** The aggregated /mcp's names, when there are several upstreams. */
-  readonly aggregate: AggregateCatalog | undefined;
+  /** The aggregated /mcp's names and routing, when there are several upstreams. */
+  readonly aggregate: { readonly catalog: AggregateCatalog; readonly router: AggregateRouter } | undefined;
   readonly connectors: ReadonlyMap<string, Connector>;
   /** The warm pools of the stdio upstreams that have one (`warm: N`), by upstream name. */
   readonly warmPools: ReadonlyMap<string, WarmPool>;
@@ -175,13 +175,16 @@ export function openChannels(
     return { upstream, link: adapter ?? link, gatekeeper };
   };
   const names = Object.keys(config.upstreams);
-  const aggregate =
+  const catalog =
     names.length > 1
       ? new AggregateCatalog(
           names.map((name) => ({ upstream: name, prefix: upstreamOf(name).prefix ?? name })),
           logger,
         )
       : undefined;
+  const aggregate = catalog
+    ? { catalog, router: new AggregateRouter(catalog, config.aggregate.deadline) }
+    : undefined;
 
   return {
     sessions,
@@ -196,7 +199,7 @@ export function openChannels(
       }
       const { deadline } = config.aggregate;
       const opened = await Promise.all(
-        aggregate.members.map(({ upstream: member }) =>
+        aggregate.catalog.members.map(({ upstream: member }) =>
           // One that starts after the deadline is closed: the session has gone on without it.
           withDeadline(openChannel(member), deadline, (late) => void late.link.close()).catch(
             (err: Error) => {
@@ -224,17 +227,17 @@ export function openChannels(
         upstream,
         channels,
         aggregate: {
-          router: new AggregateRouter(aggregate, deadline),
-          absent: aggregate.members
-            .map((m) => m.upstream)
-            .filter((u) => !channels.some((c) => c.upstream === u)),
+          router: aggregate.router,
+          absent: aggregate.router.members.filter((u) => !channels.some((c) => c.upstream === u)),
           rejoin: openChannel,
           backoff: (member) => upstreamOf(member).restart,
         },
       });
     },
-    // A 2026 upstream's calls are parked nowhere: it mints and reads its own states.
-    stateOwner: async (upstream, state) => (isModern(upstream) ? undefined : codec.owner(state)),
+    // A 2026 upstream's calls are parked nowhere: it mints and reads its own states. On the
+    // aggregate, a state the codec cannot open is a 2026 upstream's own (the caller serves it here).
+    stateOwner: async (upstream, state) =>
+      upstream !== AGGREGATE && isModern(upstream) ? undefined : codec.owner(state),
     async openBridge(upstream, principal) {
       const link = await openLink(upstream);
       const gatekeeper = gatekeeperFor(upstream, link);

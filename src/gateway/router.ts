@@ -56,7 +56,7 @@ export function routes(
   const { sessions } = channels;
   return frontDoor({
     upstreams: Object.keys(config.upstreams),
-    ...(channels.aggregate ? { aggregate: channels.aggregate } : {}),
+    ...(channels.aggregate ? { aggregate: channels.aggregate.catalog } : {}),
     mcp: mcpPipeline({
       config,
       publicUrl,
@@ -70,6 +70,16 @@ export function routes(
           openBridge: channels.openBridge,
           runCall,
           stateOwner: channels.stateOwner,
+          ...(channels.aggregate
+            ? {
+                aggregate: {
+                  ...channels.aggregate,
+                  deadlineMs: config.aggregate.deadline,
+                  cache: { maxTtlMs: config.limits.maxCacheTtl },
+                  logger,
+                },
+              }
+            : {}),
           forward: (ctx, route, body) =>
             forwardToOwner(ctx, {
               route,

@@ -7,6 +7,7 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { EXPOSED_NAME } from '../../src/relay/aggregate/names.js';
 import { INITIALIZE, post } from '../helpers/client.js';
 import { EVERYTHING, eventually, FILESYSTEM, stdioUpstream } from '../helpers/gateway.js';
@@ -37,6 +38,26 @@ describe('the aggregated /mcp with several upstreams', () => {
   let root: string;
   let g: PolicyGateway;
   const connect = () => policyClient(g.url(), g.auth('user'));
+  /**
+   * The SDK client pinned to 2026-07-28, declaring no roots: server-everything asks for roots at
+   * times of its own, and through the bridge that would park whichever call is running.
+   */
+  const modernClient = async () => {
+    const client = new Client(
+      { name: 'aggregate-2026', version: '1.0.0' },
+      { capabilities: { sampling: {} }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      role: 'assistant',
+      model: 'agg-2026',
+      content: { type: 'text', text: 'sampled statelessly' },
+    }));
+    const transport = new StreamableHTTPClientTransport(new URL(g.url()), {
+      requestInit: { headers: g.auth('user') },
+    });
+    await client.connect(transport);
+    return { client, close: () => client.close() };
+  };
 
   before(async () => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'pcl-agg-')));
@@ -230,6 +251,62 @@ describe('the aggregated /mcp with several upstreams', () => {
         text(await c.client.callTool({ name: 'late__echo', arguments: { message: 'back' } })),
         'Echo: back',
       );
+    } finally {
+      await c.close();
+    }
+  });
+  it('serves a 2026-07-28 client: discovery, the same names, calls, input rounds and progress on each upstream', async () => {
+    const c = await modernClient();
+    try {
+      assert.match(c.client.getInstructions() ?? '', /combines 4 MCP servers/);
+      const { tools } = await c.client.listTools();
+      const names = tools.map((t) => t.name);
+      for (const name of names) assert.match(name, EXPOSED_NAME);
+      for (const name of ['everything__echo', 'web__echo', 'fs__read_text_file', 'late__echo'])
+        assert.ok(names.includes(name), name);
+      assert.ok(!names.includes('web__get-env'), "web's policy holds for 2026 clients too");
+      assert.equal(
+        text(await c.client.callTool({ name: 'web__echo', arguments: { message: 'c' } })),
+        'Echo: c',
+      );
+      const read = await c.client.callTool({
+        name: 'fs__read_text_file',
+        arguments: { path: join(root, 'notes.txt') },
+      });
+      assert.match(text(read), /aggregated notes/);
+      const sampled = await c.client.callTool({
+        name: 'web__trigger-sampling-request',
+        arguments: { prompt: 'x' },
+      });
+      assert.match(text(sampled), /sampled statelessly/, 'the input round went back to web');
+      const progress: number[] = [];
+      await c.client.callTool(
+        { name: 'everything__trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } },
+        { onprogress: (p) => progress.push(p.progress) },
+      );
+      assert.deepEqual(progress, [1, 2, 3]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('gives a 2026-07-28 listen one acknowledgement and the updates of a namespaced resource', async () => {
+    const c = await modernClient();
+    try {
+      const updates: string[] = [];
+      c.client.setNotificationHandler(
+        'notifications/resources/updated',
+        (n) => void updates.push(n.params.uri),
+      );
+      await c.client.listResources();
+      const uri = 'portcullis://web/demo://resource/dynamic/text/3';
+      const subscription = await c.client.listen({ resourceSubscriptions: [uri], toolsListChanged: true });
+      assert.deepEqual(subscription.honoredFilter.resourceSubscriptions, [uri]);
+      assert.equal(subscription.honoredFilter.toolsListChanged, true);
+      await c.client.callTool({ name: 'web__toggle-subscriber-updates', arguments: {} });
+      assert.ok(await eventually(() => updates.includes(uri), 15_000), 'the update names the namespaced URI');
+      await c.client.callTool({ name: 'web__toggle-subscriber-updates', arguments: {} });
+      await subscription.close();
     } finally {
       await c.close();
     }

@@ -44,12 +44,48 @@ export function mergeInitialize(
   return {
     protocolVersion: versions[0],
     capabilities,
-    serverInfo: {
-      name: 'portcullis-aggregate',
-      title: `Portcullis: ${members.map((m) => m.upstream).join(', ')}`,
-      version: '1',
-    },
+    serverInfo: serverInfo(members),
     instructions: instructions(answered, absent, members),
+  };
+}
+
+function serverInfo(members: readonly Member[]): Params {
+  return {
+    name: 'portcullis-aggregate',
+    title: `Portcullis: ${members.map((m) => m.upstream).join(', ')}`,
+    version: '1',
+  };
+}
+
+/**
+ * One `server/discover` result (2026-07-28): the revisions every upstream's answer supports, the
+ * union of their capabilities (sub-objects merged), instructions naming each upstream.
+ */
+export function mergeDiscovery(
+  answered: readonly Answered[],
+  absent: readonly string[],
+  members: readonly Member[],
+  serverInfoKey: string,
+): Params {
+  const lists = answered.map((a) =>
+    Array.isArray(a.result.supportedVersions) ? a.result.supportedVersions : [],
+  );
+  const supportedVersions = (lists[0] ?? []).filter((v) => lists.every((l) => l.includes(v)));
+  const capabilities: Params = {};
+  for (const { result } of answered) {
+    for (const [key, value] of Object.entries((result.capabilities as Params | undefined) ?? {})) {
+      const before = capabilities[key];
+      capabilities[key] =
+        value !== null && typeof value === 'object' && before !== null && typeof before === 'object'
+          ? { ...(before as Params), ...(value as Params) }
+          : value;
+    }
+  }
+  return {
+    supportedVersions,
+    capabilities,
+    instructions: instructions(answered, absent, members),
+    _meta: { [serverInfoKey]: serverInfo(members) },
   };
 }
 

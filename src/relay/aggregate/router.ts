@@ -12,10 +12,11 @@
 import { GatewayError, RPC } from '../../core/errors.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, Params } from '../../core/jsonrpc.js';
 import { methodFacts } from '../../core/methods.js';
+import { META } from '../../core/revisions.js';
 import { CallAbandoned } from '../call-table.js';
 import type { AggregateCatalog, NamedKind } from './catalog.js';
 import { withDeadline } from './deadline.js';
-import { exposeItems, exposeUris, listedNames, mergeInitialize } from './merge.js';
+import { exposeItems, exposeUris, listedNames, mergeDiscovery, mergeInitialize } from './merge.js';
 import type { Origin } from './names.js';
 
 /** One request through the message path of `upstream`'s channel; `raw` sees the upstream's own result. */
@@ -57,7 +58,7 @@ export class AggregateRouter {
   async call(call: RoutedCall): Promise<JsonRpcResponse> {
     const { request } = call;
     const { method } = request;
-    if (method === 'initialize') return this.initialize(call);
+    if (method === 'initialize' || method === 'server/discover') return this.initialize(call);
     if (method === 'ping') return { jsonrpc: '2.0', id: request.id, result: {} };
     if (method === 'logging/setLevel') {
       await this.fanOut(call, (upstream) => call.on(upstream, request), false);
@@ -83,7 +84,10 @@ export class AggregateRouter {
     const answers = await this.fanOut(call, (upstream) => call.on(upstream, call.request), true);
     if (answers.length === 0) throw noUpstream();
     const absent = this.members.filter((u) => !answers.some((a) => a.upstream === u));
-    const result = mergeInitialize(answers, absent, this.catalog.members);
+    const result =
+      call.request.method === 'initialize'
+        ? mergeInitialize(answers, absent, this.catalog.members)
+        : mergeDiscovery(answers, absent, this.catalog.members, META.serverInfo);
     return { jsonrpc: '2.0', id: call.request.id, result };
   }
 

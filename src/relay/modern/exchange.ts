@@ -12,6 +12,8 @@ import { CallAbandoned } from '../call-table.js';
 import { SseStream } from '../sse.js';
 import { httpStatusFor } from './results.js';
 
+type Shape = (message: JsonRpcMessage) => JsonRpcMessage | undefined;
+
 export class ModernExchange {
   private stream: SseStream | undefined;
   private done = false;
@@ -19,6 +21,8 @@ export class ModernExchange {
     | { readonly resolve: (r: JsonRpcResponse) => void; readonly reject: (e: unknown) => void }
     | undefined;
   private readonly answered: Promise<JsonRpcResponse>;
+  /** A fork's notifications go out on its parent's response, shaped by the fork's `shape`. */
+  private parent: { readonly exchange: ModernExchange; readonly shape: Shape } | undefined;
   onclose: () => void = () => {};
 
   constructor(
@@ -49,9 +53,25 @@ export class ModernExchange {
    * opens with the first, so a refusal before it can still be a plain HTTP error (step-up's 403).
    */
   notify(message: JsonRpcMessage): void {
+    if (this.parent) {
+      const shaped = this.parent.shape(message);
+      if (shaped) this.parent.exchange.notify(shaped);
+      return;
+    }
     if (this.done || !this.streaming) return;
     this.stream ??= new SseStream(this.res, { headers: {}, flush: false });
     this.stream.send(message);
+  }
+
+  /**
+   * An exchange for one upstream's part of an aggregated request: its answer is its own (for the
+   * aggregate to merge), its notifications travel on this request's stream through `shape`
+   * (which may rewrite them, or keep one back by returning undefined).
+   */
+  fork(shape: Shape = (message) => message): ModernExchange {
+    const fork = new ModernExchange(this.res, this.requestId, false);
+    fork.parent = { exchange: this, shape };
+    return fork;
   }
 
   /** The backend's answer, once; the call stages decide what of it is sent. */

@@ -11,12 +11,17 @@ import {
   isResponse,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  type Params,
 } from '../../core/jsonrpc.js';
 import { methodFacts } from '../../core/methods.js';
 import type { Principal } from '../../core/principal.js';
 import { resourceMetadataUrl } from '../../http/resource-url.js';
+import type { Logger } from '../../log/logger.js';
 import type { RunCall } from '../../pipeline/call-stages.js';
 import type { AuthenticatedContext } from '../../pipeline/context.js';
+import type { AggregateCatalog } from '../aggregate/catalog.js';
+import { listenAll } from '../aggregate/listen.js';
+import type { AggregateRouter } from '../aggregate/router.js';
 import { CallAbandoned } from '../call-table.js';
 import type { RelaySession } from '../relay-session.js';
 import type { SessionRegistry } from '../session-registry.js';
@@ -25,7 +30,7 @@ import { backendKey } from './backend-base.js';
 import { ModernExchange } from './exchange.js';
 import { FORWARDED_HEADER } from './forward.js';
 import type { StateOwner } from './request-state.js';
-import { modernError } from './results.js';
+import { type CachePolicy, completeResult, modernError } from './results.js';
 
 export interface ModernRelayOptions {
   /** The one registry of sessions: a principal's backend for an upstream counts as one session. */
@@ -39,7 +44,26 @@ export interface ModernRelayOptions {
    */
   readonly stateOwner?: (upstream: string, state: string) => Promise<StateOwner | undefined>;
   readonly forward?: (ctx: AuthenticatedContext, route: string, body: string) => Promise<void>;
+  /** The aggregated /mcp, when there are several upstreams. */
+  readonly aggregate?: ModernAggregate;
 }
+
+/** What the aggregated endpoint's 2026-07-28 requests need. */
+export interface ModernAggregate {
+  readonly router: AggregateRouter;
+  readonly catalog: AggregateCatalog;
+  /** How long a fan-out (and a listen's acknowledgement) waits for one upstream. */
+  readonly deadlineMs: number;
+  readonly cache: CachePolicy;
+  readonly logger: Logger;
+}
+
+type CallOn = (
+  upstream: string,
+  request: JsonRpcRequest,
+  on: ModernExchange,
+  raw?: (result: Params) => void,
+) => Promise<JsonRpcResponse>;
 
 export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedContext) => Promise<void> {
   const opening = new Map<string, Promise<ModernBackend>>();
@@ -77,18 +101,12 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
   };
 
   return async function relayModern(ctx) {
+    const aggregate = ctx.endpoint.names ? options.aggregate : undefined;
     const message = ctx.messages?.[0];
     const envelope = ctx.modern;
     const { principal } = ctx;
     if (!message || !envelope)
       throw new GatewayError('internal_error', 'modern relay without a checked request');
-    if (ctx.endpoint.names) {
-      throw new GatewayError(
-        'unsupported_protocol_version',
-        `the aggregated ${ctx.endpoint.path} serves MCP 2025 sessions (2025-11-25 and earlier) — a 2026-07-28 client can use each upstream at /servers/<name>/mcp`,
-        { data: { supported: ['2025-11-25', '2025-06-18', '2025-03-26'] } },
-      );
-    }
     if (isResponse(message)) {
       throw new GatewayError(
         'invalid_request',
@@ -98,7 +116,8 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
     if (isNotification(message)) {
       const requestId = asRequestId(message.params?.requestId);
       if (message.method === 'notifications/cancelled' && requestId !== undefined)
-        existing(principal, ctx.endpoint.upstream)?.cancel(requestId);
+        for (const upstream of aggregate ? aggregate.router.members : [ctx.endpoint.upstream])
+          existing(principal, upstream)?.cancel(requestId);
       ctx.res.writeHead(202).end();
       return;
     }
@@ -110,28 +129,28 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
     }
     const route = await peerHolding(request, ctx);
     if (route !== undefined && options.forward) return options.forward(ctx, route, JSON.stringify(request));
-    const backend = await bridgeFor(principal, ctx.endpoint.upstream);
     const meta = request.params?._meta as Record<string, unknown> | undefined;
     const streaming =
       request.method === 'subscriptions/listen' ||
       meta?.progressToken !== undefined ||
       envelope.logLevel !== undefined;
     const exchange = new ModernExchange(ctx.res, ctx.requestId, streaming);
-    const run = (forwarded: JsonRpcRequest): Promise<void> => {
+    const run = (backend: ModernBackend, forwarded: JsonRpcRequest, on: ModernExchange): Promise<void> => {
       switch (forwarded.method) {
         case 'server/discover':
-          return backend.discover(forwarded, envelope, exchange);
+          return backend.discover(forwarded, envelope, on);
         case 'subscriptions/listen':
-          return backend.listen(visibleSubscriptions(forwarded, backend, principal), envelope, exchange);
+          return backend.listen(visibleSubscriptions(forwarded, backend, principal), envelope, on);
         default:
-          return backend.call(forwarded, envelope, exchange);
+          return backend.call(forwarded, envelope, on);
       }
     };
     const elicitation = envelope.clientCapabilities.elicitation as Record<string, unknown> | undefined;
-    let response: JsonRpcResponse;
-    try {
-      response = await options.runCall({
-        request,
+    /** One request through the message path to `upstream`'s backend, answered on `on`. */
+    const callOn: CallOn = async (upstream, forwarded, on, raw) => {
+      const backend = await bridgeFor(principal, upstream);
+      return options.runCall({
+        request: forwarded,
         principal,
         gatekeeper: backend.gatekeeper,
         requestId: ctx.requestId,
@@ -140,11 +159,19 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
         alone: true,
         // A client that declared URL elicitation can be sent to an approval page in an input round.
         ...(elicitation?.url ? { ask: { kind: 'input_required' as const } } : {}),
-        relay: async (forwarded) => {
-          await run(forwarded);
-          return exchange.held();
+        relay: async (relayed) => {
+          await run(backend, relayed, on);
+          const answer = await on.held();
+          if (raw && 'result' in answer) raw(answer.result);
+          return answer;
         },
       });
+    };
+    let response: JsonRpcResponse;
+    try {
+      response = aggregate
+        ? await aggregated(aggregate, request, exchange, callOn)
+        : await callOn(ctx.endpoint.upstream, request, exchange);
     } catch (err) {
       if (err instanceof CallAbandoned) return exchange.end();
       // 2026-07-28 retired the -32000..-32019 range: the 403 carries the code the in-band path would.
@@ -158,6 +185,45 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
     }
     exchange.send('error' in response ? { ...response, error: modernError(response.error) } : response);
   };
+}
+
+/**
+ * A request on the aggregated endpoint: the router's fan-out or routing over each upstream's
+ * backend (each part on a fork of the client's exchange, its notifications in the client's form),
+ * or one listen per upstream on the client's stream.
+ */
+async function aggregated(
+  aggregate: ModernAggregate,
+  request: JsonRpcRequest,
+  exchange: ModernExchange,
+  callOn: CallOn,
+): Promise<JsonRpcResponse> {
+  const { router, catalog, logger } = aggregate;
+  const left = (upstream: string, reason: string) =>
+    logger.warn(
+      { upstream, method: request.method, reason },
+      `aggregate: ${upstream} left out of ${request.method}`,
+    );
+  if (request.method === 'subscriptions/listen') {
+    await listenAll({ request, exchange, catalog, deadlineMs: aggregate.deadlineMs, listenOn: callOn, left });
+    throw new CallAbandoned();
+  }
+  const response = await router.call({
+    request,
+    present: router.members,
+    on: (upstream, forwarded, raw) =>
+      callOn(
+        upstream,
+        forwarded,
+        exchange.fork((m) => (isNotification(m) ? router.toClient(upstream, m) : m)),
+        raw,
+      ),
+    left,
+  });
+  // The merged discovery and lists are the gateway's own results, stamped as the revision requires.
+  if ('result' in response && (request.method === 'server/discover' || methodFacts(request.method).list))
+    return { ...response, result: completeResult(request.method, response.result, aggregate.cache) };
+  return response;
 }
 
 /** A listen request asking only for the resource subscriptions the principal may read. */
