@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { brokenUpstreams, ruleScopeWarnings } from './deep-check.js';
+import { aggregateNames, brokenUpstreams, ruleScopeWarnings } from './deep-check.js';
 import { CONFIG_OPTION, loadOrExit } from './load-or-exit.js';
 
 export function registerCheckConfig(program: Command): void {
@@ -13,6 +13,7 @@ export function registerCheckConfig(program: Command): void {
       const warnings = await ruleScopeWarnings(loaded);
       for (const line of [...errors, ...warnings]) process.stderr.write(`${line}\n`);
       if (errors.length > 0) process.exit(2);
+      for (const line of await aggregateNames(loaded)) process.stderr.write(`${line}\n`);
       const upstreams = Object.keys(loaded.config.upstreams);
       const warned = warnings.length > 0 ? ` (${warnings.length} warning(s) above)` : '';
       process.stdout.write(

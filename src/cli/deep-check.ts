@@ -1,9 +1,14 @@
 /**
  * What the config schema cannot see, checked against the machine: a stdio upstream whose command
  * cannot be found (an error: it can never start), and a rule requiring a scope nobody can hold (a
- * warning: keys created later may hold it). Shared by check-config and start.
+ * warning: keys created later may hold it). Shared by check-config and start. And for check-config,
+ * the names an aggregated endpoint could not expose as `<prefix>__<name>`.
  */
 import type { LoadedConfig } from '../config/load.js';
+import { renamedLines, seedAggregates } from '../gateway/aggregate-seed.js';
+import { aggregateEndpoints } from '../gateway/aggregates.js';
+import { connectorFor } from '../gateway/channels.js';
+import { createLogger } from '../log/logger.js';
 import { Policy } from '../policy/policy.js';
 import { keyGrants, unholdableRuleScopes } from '../policy/startup-check.js';
 import { describeStore, openExistingStore } from '../store/open.js';
@@ -56,4 +61,23 @@ export async function ruleScopeWarnings(loaded: LoadedConfig): Promise<string[]>
     ...notes,
     ...unholdableRuleScopes(config, policy, grants).map((w) => `warning: config: ${w.message}`),
   ];
+}
+
+/**
+ * With several upstreams (or virtual servers), one note per tool or prompt an aggregated endpoint
+ * exposes under a shortened name: the upstreams are started and listed, as the gateway does at start.
+ */
+export async function aggregateNames(loaded: LoadedConfig): Promise<string[]> {
+  const { config, baseDir } = loaded;
+  const logger = createLogger({ level: 'silent' });
+  const aggregates = aggregateEndpoints(config, new Policy(config.policy), logger);
+  if (aggregates.size === 0) return [];
+  const connectors = new Map(
+    Object.entries(config.upstreams).map(([name, upstream]) => [
+      name,
+      connectorFor(name, upstream, baseDir, logger),
+    ]),
+  );
+  await seedAggregates(aggregates, config, connectors, logger);
+  return renamedLines(aggregates);
 }

@@ -6,7 +6,7 @@ import { duration } from './units.js';
 
 const patterns = z.array(z.string().min(1)).min(1);
 
-const ruleSchema = z
+export const ruleSchema = z
   .strictObject({
     /** Tool patterns as `<upstream>.<tool>`; `*` matches any run of characters. */
     tools: patterns.optional(),

@@ -7,7 +7,9 @@ import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { rate } from '../limits/rate.js';
 import { isLoopbackHost } from '../net/loopback.js';
+import { globToRegExp } from '../policy/glob.js';
 import { authMethods, authSchema } from './auth-schema.js';
+import { endpointPath, endpointsSchema } from './endpoints-schema.js';
 import { fleetSchema } from './fleet-schema.js';
 import { policySchema } from './policy-schema.js';
 import { insecureUrlReason } from './secure-url.js';
@@ -333,6 +335,7 @@ export const configSchema = z
         message: 'is empty — name at least one MCP server to protect under upstreams:',
       }),
     aggregate: aggregateSchema.prefault({}),
+    endpoints: endpointsSchema,
     store: storeSchema.prefault({}),
     auth: authSchema.prefault({}),
     policy: policySchema.prefault({}),
@@ -355,6 +358,27 @@ export const configSchema = z
         });
       }
       prefixed.set(prefix, name);
+    }
+    const paths = new Map<string, string>();
+    for (const [name, endpoint] of Object.entries(c.endpoints)) {
+      const path = endpointPath(name, endpoint);
+      const other = paths.get(path);
+      if (other !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['endpoints', name, 'path'],
+          message: `is ${path}, as endpoints.${other}'s is`,
+        });
+      paths.set(path, name);
+      for (const [i, pattern] of endpoint.include.entries()) {
+        const upstream = globToRegExp(pattern.slice(0, pattern.indexOf('.')));
+        if (!Object.keys(c.upstreams).some((u) => upstream.test(u)))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['endpoints', name, 'include', i],
+            message: `names no configured upstream — the part before the first . is an upstream (${Object.keys(c.upstreams).join(', ')})`,
+          });
+      }
     }
     const loopback = isLoopbackHost(c.listen.host);
     if (c.publicUrl !== undefined) {

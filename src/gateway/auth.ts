@@ -76,7 +76,7 @@ export async function openAuth(
               users,
               roles: policy.roles,
               scopes,
-              resources: endpointPaths(names).map((path) => resourceUrl(publicUrl, path)),
+              resources: endpointPaths(config).map((path) => resourceUrl(publicUrl, path)),
               upstreams: names,
               registrationLimiter: limiters.create('oauth-register', oauthConfig.registrationPerIp),
               audit: auditLog,

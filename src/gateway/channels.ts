@@ -8,7 +8,6 @@ import type { LoadedConfig } from '../config/load.js';
 import type { UpstreamConfig } from '../config/schema.js';
 import { GatewayError, RPC } from '../core/errors.js';
 import type { Principal } from '../core/principal.js';
-import { AGGREGATE } from '../http/routes.js';
 import type { Logger } from '../log/logger.js';
 import { deriveKey } from '../oauth/derive-key.js';
 import { runCall } from '../pipeline/call-stages.js';
@@ -16,9 +15,7 @@ import { ToolCatalog } from '../policy/catalog.js';
 import { Gatekeeper } from '../policy/gatekeeper.js';
 import { ToolPins } from '../policy/pins.js';
 import type { Policy } from '../policy/policy.js';
-import { AggregateCatalog } from '../relay/aggregate/catalog.js';
 import { withDeadline } from '../relay/aggregate/deadline.js';
-import { AggregateRouter } from '../relay/aggregate/router.js';
 import type { ModernBackend } from '../relay/modern/backend.js';
 import { gatewayEnvelope } from '../relay/modern/envelope.js';
 import { LegacyBridge } from '../relay/modern/legacy-bridge.js';
@@ -34,19 +31,20 @@ import type { Connector } from '../upstream/connection.js';
 import { startHttp } from '../upstream/http.js';
 import { startStdio } from '../upstream/stdio.js';
 import { WarmPool } from '../upstream/warm-pool.js';
+import { type AggregateEndpoint, aggregateEndpoints } from './aggregates.js';
 import type { GatewayApprovals } from './approvals.js';
 import type { Closer } from './closer.js';
 import type { Services } from './services.js';
 
 export interface Channels {
   readonly sessions: SessionRegistry<RelaySession>;
-  /** The aggregated /mcp's names and routing, when there are several upstreams. */
-  readonly aggregate: { readonly catalog: AggregateCatalog; readonly router: AggregateRouter } | undefined;
+  /** The aggregated endpoints (/mcp over several upstreams, virtual servers), by label. */
+  readonly aggregates: ReadonlyMap<string, AggregateEndpoint>;
   readonly connectors: ReadonlyMap<string, Connector>;
   /** The warm pools of the stdio upstreams that have one (`warm: N`), by upstream name. */
   readonly warmPools: ReadonlyMap<string, WarmPool>;
   readonly pins: ToolPins;
-  /** A 2025 client session with `upstream` (AGGREGATE: all of them), owned by `principal`. */
+  /** A 2025 client session with `upstream`, or with an aggregated endpoint's label, owned by `principal`. */
   openSession(upstream: string, principal: Principal): Promise<Session>;
   /** A 2026-07-28 client's backend: passthrough to a 2026 upstream, or a bridge to a 2025 one. */
   openBridge(upstream: string, principal: Principal): Promise<ModernBackend>;
@@ -162,8 +160,8 @@ export function openChannels(
     return new Gatekeeper({ policy, upstream, catalog, pins, ...held });
   };
 
-  /** A channel to one upstream: its link, and the policy over it with the upstream's catalog. */
-  const openChannel = async (upstream: string): Promise<Channel> => {
+  /** A channel to one upstream: its link, and `under` (the endpoint's policy) over it. */
+  const openChannel = async (upstream: string, under: Policy = policy): Promise<Channel> => {
     const link = await openLink(upstream);
     // A 2025 client of a 2026 upstream: the adapter's catalog lists with the session's own envelope.
     const adapter = isModern(upstream)
@@ -172,51 +170,39 @@ export function openChannels(
     const gatekeeper = adapter
       ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog, pins, ...held })
       : gatekeeperFor(upstream, link);
-    return { upstream, link: adapter ?? link, gatekeeper };
+    return { upstream, link: adapter ?? link, gatekeeper: gatekeeper.under(under) };
   };
-  const names = Object.keys(config.upstreams);
-  const catalog =
-    names.length > 1
-      ? new AggregateCatalog(
-          names.map((name) => ({ upstream: name, prefix: upstreamOf(name).prefix ?? name })),
-          logger,
-        )
-      : undefined;
-  const aggregate = catalog
-    ? { catalog, router: new AggregateRouter(catalog, config.aggregate.deadline) }
-    : undefined;
+  const aggregates = aggregateEndpoints(config, policy, logger);
 
   return {
     sessions,
-    aggregate,
+    aggregates,
     connectors,
     warmPools,
     pins,
     async openSession(upstream, principal) {
       const common = { principal, runCall, maxStreams: config.limits.streamsPerSession, logger };
-      if (upstream !== AGGREGATE || !aggregate) {
-        return new Session({ ...common, upstream, channels: [await openChannel(upstream)] });
-      }
+      const aggregate = aggregates.get(upstream);
+      if (!aggregate) return new Session({ ...common, upstream, channels: [await openChannel(upstream)] });
       const { deadline } = config.aggregate;
+      const join = (member: string) => openChannel(member, aggregate.policy);
       const opened = await Promise.all(
-        aggregate.catalog.members.map(({ upstream: member }) =>
+        aggregate.router.members.map((member) =>
           // One that starts after the deadline is closed: the session has gone on without it.
-          withDeadline(openChannel(member), deadline, (late) => void late.link.close()).catch(
-            (err: Error) => {
-              logger.warn(
-                { upstream: member, err: err.message },
-                'aggregate: upstream left out of a new session',
-              );
-              return undefined;
-            },
-          ),
+          withDeadline(join(member), deadline, (late) => void late.link.close()).catch((err: Error) => {
+            logger.warn(
+              { upstream: member, err: err.message },
+              'aggregate: upstream left out of a new session',
+            );
+            return undefined;
+          }),
         ),
       );
       const channels = opened.filter((c): c is Channel => c !== undefined);
       if (channels.length === 0) {
         throw new GatewayError(
           'upstream_unavailable',
-          'no upstream of /mcp could be reached — retry shortly',
+          `no upstream of ${aggregate.path} could be reached — retry shortly`,
           {
             rpcCode: RPC.upstreamUnavailable,
           },
@@ -229,7 +215,7 @@ export function openChannels(
         aggregate: {
           router: aggregate.router,
           absent: aggregate.router.members.filter((u) => !channels.some((c) => c.upstream === u)),
-          rejoin: openChannel,
+          rejoin: join,
           backoff: (member) => upstreamOf(member).restart,
         },
       });
@@ -237,7 +223,7 @@ export function openChannels(
     // A 2026 upstream's calls are parked nowhere: it mints and reads its own states. On the
     // aggregate, a state the codec cannot open is a 2026 upstream's own (the caller serves it here).
     stateOwner: async (upstream, state) =>
-      upstream !== AGGREGATE && isModern(upstream) ? undefined : codec.owner(state),
+      !aggregates.has(upstream) && isModern(upstream) ? undefined : codec.owner(state),
     async openBridge(upstream, principal) {
       const link = await openLink(upstream);
       const gatekeeper = gatekeeperFor(upstream, link);

@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import type { Policy } from '../policy/policy.js';
 import { checkRulePatterns, checkRuleScopes, keyGrants } from '../policy/startup-check.js';
+import { seedAggregates } from './aggregate-seed.js';
 import type { Channels } from './channels.js';
 import type { Services } from './services.js';
 
@@ -19,6 +20,8 @@ export async function startupChecks(
   const grants = keyStore ? keyGrants(await keyStore.store.apiKeys.list(), policy) : [];
   checkRuleScopes(config, policy, grants, logger);
   checkRulePatterns(config, policy, channels.connectors, logger);
+  // In the background, like the rule check: the port does not wait for upstreams to answer.
+  void seedAggregates(channels.aggregates, config, channels.connectors, logger);
   const { host, trustedProxies } = config.listen;
   if (!services.tls && !isLoopbackHost(host) && trustedProxies.length === 0) {
     logger.warn(

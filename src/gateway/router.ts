@@ -56,7 +56,9 @@ export function routes(
   const { sessions } = channels;
   return frontDoor({
     upstreams: Object.keys(config.upstreams),
-    ...(channels.aggregate ? { aggregate: channels.aggregate.catalog } : {}),
+    aggregates: new Map(
+      [...channels.aggregates.values()].map((a) => [a.path, { upstream: a.label, names: a.catalog }]),
+    ),
     mcp: mcpPipeline({
       config,
       publicUrl,
@@ -70,16 +72,19 @@ export function routes(
           openBridge: channels.openBridge,
           runCall,
           stateOwner: channels.stateOwner,
-          ...(channels.aggregate
-            ? {
-                aggregate: {
-                  ...channels.aggregate,
-                  deadlineMs: config.aggregate.deadline,
-                  cache: { maxTtlMs: config.limits.maxCacheTtl },
-                  logger,
-                },
-              }
-            : {}),
+          aggregates: new Map(
+            [...channels.aggregates.values()].map((a) => [
+              a.label,
+              {
+                router: a.router,
+                catalog: a.catalog,
+                policy: a.policy,
+                deadlineMs: config.aggregate.deadline,
+                cache: { maxTtlMs: config.limits.maxCacheTtl },
+                logger,
+              },
+            ]),
+          ),
           forward: (ctx, route, body) =>
             forwardToOwner(ctx, {
               route,

@@ -12,7 +12,7 @@ import type { ApprovalPages } from './approval-pages.js';
 import { clientAddressResolver } from './client-address.js';
 import { cors } from './cors.js';
 import { PRM_PREFIX } from './resource-url.js';
-import { type EndpointNames, resolveEndpoint } from './routes.js';
+import { type AggregateRoute, resolveEndpoint } from './routes.js';
 import { HSTS, SECURITY_HEADERS, setSecurityHeaders } from './security-headers.js';
 
 /** Where the admin API lives (src/http/admin-api.ts): the same port, its own pipeline. */
@@ -22,8 +22,8 @@ export const ADMIN_ENDPOINT = '(admin)';
 
 export interface FrontDoorOptions {
   readonly upstreams: readonly string[];
-  /** The aggregated /mcp's names, when there are several upstreams. */
-  readonly aggregate?: EndpointNames;
+  /** The aggregated endpoints (/mcp over several upstreams, virtual servers), by path. */
+  readonly aggregates: ReadonlyMap<string, AggregateRoute>;
   /** The MCP pipeline (src/pipeline/mcp-stages.ts). */
   readonly mcp: (ctx: RequestContext) => Promise<void>;
   /** The admin API's pipeline. */
@@ -114,7 +114,7 @@ export function frontDoor(options: FrontDoorOptions): (req: IncomingMessage, res
     if (pathname === PRM_PREFIX || pathname.startsWith(`${PRM_PREFIX}/`)) {
       // The root document describes /mcp (RFC 9728 §3.1 lets clients fall back to it).
       const path = pathname === PRM_PREFIX ? '/mcp' : pathname.slice(PRM_PREFIX.length);
-      const endpoint = resolveEndpoint(path, upstreams, options.aggregate);
+      const endpoint = resolveEndpoint(path, upstreams, options.aggregates);
       if (endpoint) return sendJson(res, 200, options.resourceMetadata(endpoint.path, endpoint.upstream));
     }
     const oauthRoute = options.oauth?.server.route(req.method, pathname);
@@ -146,9 +146,11 @@ export function frontDoor(options: FrontDoorOptions): (req: IncomingMessage, res
     }
     const endpoint = pathname.startsWith(ADMIN_PREFIX)
       ? { upstream: ADMIN_ENDPOINT, path: ADMIN_PREFIX }
-      : resolveEndpoint(pathname, upstreams, options.aggregate);
+      : resolveEndpoint(pathname, upstreams, options.aggregates);
     if (!endpoint) {
-      const hint = ['/mcp', ...upstreams.map((u) => `/servers/${u}/mcp`)].join(', ');
+      const hint = ['/mcp', ...options.aggregates.keys(), ...upstreams.map((u) => `/servers/${u}/mcp`)]
+        .filter((p, i, all) => all.indexOf(p) === i)
+        .join(', ');
       return sendError(
         res,
         new GatewayError('not_found', `no MCP endpoint at ${pathname} — try ${hint}`),

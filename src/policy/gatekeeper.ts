@@ -41,6 +41,11 @@ export class Gatekeeper {
     this.catalog = options.catalog;
   }
 
+  /** The same upstream, catalog, pins and approvals under another policy (a virtual server's). */
+  under(policy: Policy): Gatekeeper {
+    return policy === this.options.policy ? this : new Gatekeeper({ ...this.options, policy });
+  }
+
   /**
    * The refusal for `request`, or undefined when the policy lets it pass (or does not govern it).
    * Each decision on a governed request is reported to `recorder` (the request's audit trail).

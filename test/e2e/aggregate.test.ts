@@ -42,7 +42,7 @@ describe('the aggregated /mcp with several upstreams', () => {
    * The SDK client pinned to 2026-07-28, declaring no roots: server-everything asks for roots at
    * times of its own, and through the bridge that would park whichever call is running.
    */
-  const modernClient = async () => {
+  const modernClient = async (url = g.url()) => {
     const client = new Client(
       { name: 'aggregate-2026', version: '1.0.0' },
       { capabilities: { sampling: {} }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
@@ -52,7 +52,7 @@ describe('the aggregated /mcp with several upstreams', () => {
       model: 'agg-2026',
       content: { type: 'text', text: 'sampled statelessly' },
     }));
-    const transport = new StreamableHTTPClientTransport(new URL(g.url()), {
+    const transport = new StreamableHTTPClientTransport(new URL(url), {
       requestInit: { headers: g.auth('user') },
     });
     await client.connect(transport);
@@ -75,7 +75,14 @@ describe('the aggregated /mcp with several upstreams', () => {
       ].join(''),
       keys: { user: ALL_SCOPES, stranger: ['tools:read'] },
       policy: { rules: [{ tools: ['web.get-env'], require: ['env:read'] }] },
-      extra: 'aggregate: { deadline: 3s }\nlimits: { tools: { everything.get-sum: 2/min } }',
+      extra: [
+        'aggregate: { deadline: 3s }',
+        'limits: { tools: { everything.get-sum: 2/min } }',
+        'endpoints:',
+        '  support:',
+        "    include: ['web.echo', 'web.get-*', 'everything.*']",
+        "    policy: { rules: [{ tools: ['everything.get-env'], require: ['env:read'] }] }",
+      ].join('\n'),
     });
   });
 
@@ -310,5 +317,58 @@ describe('the aggregated /mcp with several upstreams', () => {
     } finally {
       await c.close();
     }
+  });
+  describe('a virtual server (endpoints.support)', () => {
+    const support = () => g.url().replace(/\/mcp$/, '/support/mcp');
+
+    it('lists and calls only its subset, with its overlay narrowing the base policy', async () => {
+      const c = await policyClient(support(), g.auth('user'));
+      try {
+        const names = (await c.client.listTools()).tools.map((t) => t.name);
+        assert.ok(names.includes('web__echo') && names.includes('web__get-sum'));
+        assert.ok(names.includes('everything__echo'), 'everything is included whole');
+        assert.ok(!names.includes('everything__get-env'), 'the overlay hides everything.get-env');
+        assert.ok(!names.includes('web__get-env'), 'the base policy still holds');
+        assert.ok(
+          !names.some((n) => n.startsWith('fs__') || n.startsWith('late__')),
+          'other upstreams are not served',
+        );
+        assert.ok(!names.includes('web__toggle-subscriber-updates'), 'web is included in part only');
+        assert.equal(
+          text(await c.client.callTool({ name: 'web__echo', arguments: { message: 'v' } })),
+          'Echo: v',
+        );
+        for (const name of ['fs__list_directory', 'web__toggle-subscriber-updates']) {
+          const refused = await rpcFailure(c.client.callTool({ name, arguments: {} }));
+          assert.match(refused.message, new RegExp(`unknown tool ${name}`));
+        }
+        const overlay = await rpcFailure(c.client.callTool({ name: 'everything__get-env', arguments: {} }));
+        assert.equal(overlay.code, -32003, 'the overlay refuses what /mcp allows');
+        const { resources } = await c.client.listResources();
+        assert.ok(resources.length > 0);
+        assert.ok(
+          resources.every((r) => r.uri.startsWith('demo://')),
+          'only everything serves resources here, so its URIs need no namespace',
+        );
+        const read = await c.client.readResource({ uri: resources[0]?.uri as string });
+        assert.equal(read.contents[0]?.uri, resources[0]?.uri);
+      } finally {
+        await c.close();
+      }
+    });
+
+    it('is a protected resource of its own, and serves 2026-07-28 clients', async () => {
+      const metadata = await fetch(`${g.gw.url}/.well-known/oauth-protected-resource/support/mcp`);
+      assert.equal(metadata.status, 200);
+      assert.equal(((await metadata.json()) as { resource: string }).resource, support());
+      const c = await modernClient(support());
+      try {
+        const names = (await c.client.listTools()).tools.map((t) => t.name);
+        assert.ok(names.includes('web__echo') && !names.includes('everything__get-env'));
+        assert.ok(!names.some((n) => n.startsWith('fs__')));
+      } finally {
+        await c.close();
+      }
+    });
   });
 });

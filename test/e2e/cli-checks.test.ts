@@ -24,6 +24,32 @@ const run = (args: string[]) =>
 const everything = `everything: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }`;
 
 describe('check-config beyond the schema', () => {
+  it('notes the tools an aggregated endpoint exposes under a shortened name, and refuses two upstreams with one prefix', () => {
+    const long = 'a-very-long-upstream-name-that-leaves-little-room';
+    const file = writeConfig(
+      `auth: { none: true }\nupstreams:\n  ${everything}\n  ${everything.replace('everything:', `${long}:`)}\n`,
+    );
+    const r = run(['check-config', '--config', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^note: /mcp exposes the tool ${long}\\.trigger-long-running-operation as ${long}__trig_[0-9a-f]{8} \\(too long\\)$`,
+        'm',
+      ),
+    );
+    assert.doesNotMatch(r.stderr, /note: \/mcp exposes the tool everything\./, 'everything__* fit');
+    const same = writeConfig(
+      `auth: { none: true }\nupstreams:\n  ${everything}\n  other: { command: node, prefix: everything }\n`,
+    );
+    const refused = run(['check-config', '--config', same]);
+    assert.equal(refused.status, 2);
+    assert.match(
+      refused.stderr,
+      /^config: upstreams\.other\.prefix is everything, the same as upstreams\.everything's — each upstream's tools need a prefix of their own on \/mcp$/m,
+    );
+  });
+
   it('refuses a stdio command that is not on the PATH the upstream is started with, naming the field and the fix', () => {
     const file = writeConfig(
       `auth: { none: true }\nupstreams:\n  files: { command: nodee, args: [server.js] }\n`,

@@ -19,6 +19,41 @@ function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
 }
 
 describe('config', () => {
+  it('refuses virtual servers that name no upstream, take a path the gateway serves, or share a path', () => {
+    const base = `upstreams: { crm: { command: node }, docs: { command: node } }\n${NONE}`;
+    assert.deepEqual(problems(`${base}endpoints: { support: { include: [billing.*] } }\n`), [
+      'config: endpoints.support.include[0] names no configured upstream — the part before the first . is an upstream (crm, docs)',
+    ]);
+    assert.match(
+      problems(`${base}endpoints: { support: { path: /admin/mcp, include: [crm.*] } }\n`)[0] ?? '',
+      /endpoints\.support\.path uses a segment the gateway serves itself/,
+    );
+    assert.match(
+      problems(
+        `${base}endpoints: { a: { path: /x/mcp, include: [crm.*] }, b: { path: /x/mcp, include: [docs.*] } }\n`,
+      )[0] ?? '',
+      /endpoints\.b\.path is \/x\/mcp, as endpoints\.a's is/,
+    );
+    assert.match(
+      problems(`${base}endpoints: { a: { include: [crm] } }\n`)[0] ?? '',
+      /must be <upstream>\.<tool or prompt pattern>/,
+    );
+    const { config } = parseConfig(
+      `${base}endpoints: { support: { include: ["crm.search_*", "*.read"], policy: { readOnly: true } } }\n`,
+      tmpdir(),
+      {},
+    );
+    assert.equal(config.endpoints.support?.policy.readOnly, true);
+    assert.equal(config.aggregate.deadline, 10_000);
+  });
+
+  it('refuses a tool-name prefix outside what tool calling accepts', () => {
+    assert.match(
+      problems(`upstreams: { crm: { command: node, prefix: "crm.v2" } }\n${NONE}`)[0] ?? '',
+      /upstreams\.crm\.prefix must be 1 to 32 letters, digits, - or _/,
+    );
+  });
+
   it('accepts the minimal config and fills safe defaults', () => {
     const { config } = parseConfig(`upstreams: { everything: { command: node } }\n${NONE}`, tmpdir(), {});
     assert.equal(config.listen.host, '127.0.0.1');

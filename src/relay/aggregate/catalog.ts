@@ -14,6 +14,7 @@
  */
 import type { EndpointNames } from '../../http/routes.js';
 import type { Logger } from '../../log/logger.js';
+import { globToRegExp } from '../../policy/glob.js';
 import { type NameTable, nameTable, type Origin, type Renamed } from './names.js';
 
 export type NamedKind = 'tool' | 'prompt';
@@ -29,8 +30,17 @@ export const GATEWAY_URI = 'portcullis://';
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
 
+/** One `include` pattern of a virtual server, split at its first dot. */
+interface Included {
+  readonly upstream: RegExp;
+  readonly name: RegExp;
+  /** `<upstream>.*`: the upstream whole, its resources too. */
+  readonly whole: boolean;
+}
+
 export class AggregateCatalog implements EndpointNames {
   readonly members: readonly Member[];
+  private readonly include: readonly Included[] | undefined;
   private readonly listed: Record<NamedKind, Map<string, readonly string[]>> = {
     tool: new Map(),
     prompt: new Map(),
@@ -43,8 +53,15 @@ export class AggregateCatalog implements EndpointNames {
   constructor(
     members: readonly Member[],
     private readonly logger: Logger,
+    /** A virtual server's `include` patterns; without them, everything of every member is served. */
+    include?: readonly string[],
   ) {
     this.members = members;
+    this.include = include?.map((pattern) => {
+      const dot = pattern.indexOf('.');
+      const name = pattern.slice(dot + 1);
+      return { upstream: globToRegExp(pattern.slice(0, dot)), name: globToRegExp(name), whole: name === '*' };
+    });
     this.prefixes = new Map(members.map((m) => [m.upstream, m.prefix]));
   }
 
@@ -61,6 +78,16 @@ export class AggregateCatalog implements EndpointNames {
       if (known.has(renamed.exposed)) continue;
       this.logger.warn({ kind, ...renamed }, `aggregate: ${kind} exposed under a shortened name`);
     }
+  }
+
+  /** Whether this endpoint serves the tool or prompt `name` of `upstream`. */
+  includes(upstream: string, name: string): boolean {
+    return !this.include || this.include.some((i) => i.upstream.test(upstream) && i.name.test(name));
+  }
+
+  /** Whether this endpoint serves `upstream`'s resources (a virtual server: only of one included whole). */
+  servesResources(upstream: string): boolean {
+    return !this.include || this.include.some((i) => i.whole && i.upstream.test(upstream));
   }
 
   /** The name a client sees for `name` of `upstream`. */

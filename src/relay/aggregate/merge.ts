@@ -130,10 +130,11 @@ export function exposeItems(
 ): Params[] {
   const { list } = methodFacts(method);
   const kind = NAMED[method];
+  if (!kind && !catalog.servesResources(upstream)) return [];
   return items.flatMap((item) => {
     if (item === null || typeof item !== 'object' || !list) return [];
     const value = (item as Params)[list.key];
-    if (typeof value !== 'string') return [];
+    if (typeof value !== 'string' || (kind && !catalog.includes(upstream, value))) return [];
     const exposed = kind ? catalog.exposed(kind, upstream, value) : catalog.exposeUri(upstream, value);
     return [{ ...(item as Params), [list.key]: exposed }];
   });

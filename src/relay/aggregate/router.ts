@@ -100,8 +100,15 @@ export class AggregateRouter {
       );
     }
     const { list } = methodFacts(request.method) as { list: { field: string; key: string } };
-    // An upstream without the feature answers with an error: it has nothing to add, it is not down.
-    const answers = await this.fanOut(call, (upstream) => this.allPages(call, upstream, request), false);
+    // Resources are asked only of the upstreams whose resources this endpoint serves. An upstream
+    // without the feature answers with an error: it has nothing to add, it is not down.
+    const asked =
+      list.key === 'name' ? call.present : call.present.filter((u) => this.catalog.servesResources(u));
+    const answers = await this.fanOut(
+      { ...call, present: asked },
+      (upstream) => this.allPages(call, upstream, request),
+      false,
+    );
     const listed = this.members.flatMap((upstream) => {
       const items = answers.find((a) => a.upstream === upstream)?.result[list.field];
       return Array.isArray(items) ? [{ upstream, items }] : [];
@@ -152,7 +159,7 @@ export class AggregateRouter {
       (await this.relisted(call, kind === 'tool' ? ['tools/list'] : ['prompts/list'], () =>
         this.catalog.origin(kind, exposed),
       ));
-    if (!origin || !call.present.includes(origin.upstream)) {
+    if (!this.servesName(call, origin)) {
       throw new GatewayError(
         'unknown_tool',
         `unknown ${kind} ${exposed} — list the ${kind}s to see their names`,
@@ -164,7 +171,7 @@ export class AggregateRouter {
   private async byUri(call: RoutedCall, uri: string): Promise<JsonRpcResponse> {
     const origin =
       this.catalog.routeUri(uri) ?? (await this.relisted(call, URI_LISTS, () => this.catalog.routeUri(uri)));
-    if (!origin || !call.present.includes(origin.upstream)) throw unknownResource(uri);
+    if (!this.serves(call, origin)) throw unknownResource(uri);
     return this.routed(call, origin, { ...call.request.params, uri: origin.name });
   }
 
@@ -177,9 +184,28 @@ export class AggregateRouter {
           (await this.relisted(call, ['prompts/list'], () => this.catalog.origin('prompt', name))))
         : (this.catalog.routeUri(name) ??
           (await this.relisted(call, URI_LISTS, () => this.catalog.routeUri(name))));
-    if (!origin || !call.present.includes(origin.upstream)) throw unknownResource(name);
+    const served = ref.type === 'ref/prompt' ? this.servesName(call, origin) : this.serves(call, origin);
+    if (!served || !origin) throw unknownResource(name);
     const field = ref.type === 'ref/prompt' ? 'name' : 'uri';
     return this.routed(call, origin, { ...call.request.params, ref: { ...ref, [field]: origin.name } });
+  }
+
+  /** Whether a tool's or prompt's upstream answers now and this endpoint serves it. */
+  private servesName(call: RoutedCall, origin: Origin | undefined): origin is Origin {
+    return (
+      origin !== undefined &&
+      call.present.includes(origin.upstream) &&
+      this.catalog.includes(origin.upstream, origin.name)
+    );
+  }
+
+  /** Whether a URI's upstream answers now and this endpoint serves its resources. */
+  private serves(call: RoutedCall, origin: Origin | undefined): origin is Origin {
+    return (
+      origin !== undefined &&
+      call.present.includes(origin.upstream) &&
+      this.catalog.servesResources(origin.upstream)
+    );
   }
 
   /** The call on its upstream under the upstream's own names; the answer's URIs as the client sees them. */

@@ -19,6 +19,8 @@ import { resourceMetadataUrl } from '../../http/resource-url.js';
 import type { Logger } from '../../log/logger.js';
 import type { RunCall } from '../../pipeline/call-stages.js';
 import type { AuthenticatedContext } from '../../pipeline/context.js';
+import type { Gatekeeper } from '../../policy/gatekeeper.js';
+import type { Policy } from '../../policy/policy.js';
 import type { AggregateCatalog } from '../aggregate/catalog.js';
 import { listenAll } from '../aggregate/listen.js';
 import type { AggregateRouter } from '../aggregate/router.js';
@@ -44,14 +46,16 @@ export interface ModernRelayOptions {
    */
   readonly stateOwner?: (upstream: string, state: string) => Promise<StateOwner | undefined>;
   readonly forward?: (ctx: AuthenticatedContext, route: string, body: string) => Promise<void>;
-  /** The aggregated /mcp, when there are several upstreams. */
-  readonly aggregate?: ModernAggregate;
+  /** The aggregated endpoints (/mcp over several upstreams, virtual servers), by label. */
+  readonly aggregates?: ReadonlyMap<string, ModernAggregate>;
 }
 
 /** What the aggregated endpoint's 2026-07-28 requests need. */
 export interface ModernAggregate {
   readonly router: AggregateRouter;
   readonly catalog: AggregateCatalog;
+  /** The endpoint's policy (a virtual server's narrows the base one). */
+  readonly policy: Policy;
   /** How long a fan-out (and a listen's acknowledgement) waits for one upstream. */
   readonly deadlineMs: number;
   readonly cache: CachePolicy;
@@ -101,7 +105,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
   };
 
   return async function relayModern(ctx) {
-    const aggregate = ctx.endpoint.names ? options.aggregate : undefined;
+    const aggregate = options.aggregates?.get(ctx.endpoint.upstream);
     const message = ctx.messages?.[0];
     const envelope = ctx.modern;
     const { principal } = ctx;
@@ -135,12 +139,18 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
       meta?.progressToken !== undefined ||
       envelope.logLevel !== undefined;
     const exchange = new ModernExchange(ctx.res, ctx.requestId, streaming);
+    const gatekeeperOf = (backend: ModernBackend) =>
+      aggregate ? backend.gatekeeper.under(aggregate.policy) : backend.gatekeeper;
     const run = (backend: ModernBackend, forwarded: JsonRpcRequest, on: ModernExchange): Promise<void> => {
       switch (forwarded.method) {
         case 'server/discover':
           return backend.discover(forwarded, envelope, on);
         case 'subscriptions/listen':
-          return backend.listen(visibleSubscriptions(forwarded, backend, principal), envelope, on);
+          return backend.listen(
+            visibleSubscriptions(forwarded, gatekeeperOf(backend), principal),
+            envelope,
+            on,
+          );
         default:
           return backend.call(forwarded, envelope, on);
       }
@@ -152,7 +162,7 @@ export function modernRelay(options: ModernRelayOptions): (ctx: AuthenticatedCon
       return options.runCall({
         request: forwarded,
         principal,
-        gatekeeper: backend.gatekeeper,
+        gatekeeper: gatekeeperOf(backend),
         requestId: ctx.requestId,
         resourceMetadata: resourceMetadataUrl(ctx.publicUrl, ctx.endpoint.path),
         audit: ctx.audit,
@@ -229,13 +239,13 @@ async function aggregated(
 /** A listen request asking only for the resource subscriptions the principal may read. */
 function visibleSubscriptions(
   request: JsonRpcRequest,
-  backend: ModernBackend,
+  gatekeeper: Gatekeeper,
   principal: Principal,
 ): JsonRpcRequest {
   const notifications = request.params?.notifications as Record<string, unknown> | undefined;
   const uris = notifications?.resourceSubscriptions;
   if (!Array.isArray(uris)) return request;
-  const allowed = uris.filter((uri) => typeof uri === 'string' && backend.gatekeeper.mayRead(uri, principal));
+  const allowed = uris.filter((uri) => typeof uri === 'string' && gatekeeper.mayRead(uri, principal));
   return {
     ...request,
     params: { ...request.params, notifications: { ...notifications, resourceSubscriptions: allowed } },
