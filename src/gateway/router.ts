@@ -45,6 +45,7 @@ export function routes(
     limits: () => limiters.state,
     sessions: () => channels.sessions.size,
     readOnly: config.policy.readOnly,
+    aggregates: new Map([...channels.aggregates.values()].map((a) => [a.path, a.router.members])),
     pinning: () => channels.pins.summary(),
     warmPool: async (upstream) => {
       const pool = channels.warmPools.get(upstream);

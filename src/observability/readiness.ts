@@ -25,6 +25,8 @@ export interface ReadinessOptions {
   readonly pinning?: () => Promise<object>;
   /** A stdio upstream's warm pool: children ready and starting, and their memory together. */
   readonly warmPool?: (upstream: string) => Promise<WarmPoolReport | undefined>;
+  /** The aggregated endpoints by path, with their member upstreams. */
+  readonly aggregates?: ReadonlyMap<string, readonly string[]>;
   /** How long a probe result is reused (default 10 s). */
   readonly ttlMs?: number;
   /** How long a TCP probe may take (default 2 s). */
@@ -79,6 +81,17 @@ export class Readiness {
             return [name, { transport, state: reach[i], ...(warm ? { warm } : {}) }];
           }),
         ),
+        // An aggregated endpoint serves without a member that is down: how many it is serving now.
+        ...(this.options.aggregates && this.options.aggregates.size > 0
+          ? {
+              endpoints: Object.fromEntries(
+                [...this.options.aggregates].map(([path, members]) => {
+                  const down = members.filter((m) => reach[names.indexOf(m)] !== 'reachable');
+                  return [path, { members: members.length, unreachable: down.length }];
+                }),
+              ),
+            }
+          : {}),
       },
     };
   }

@@ -107,6 +107,16 @@ describe('the aggregated /mcp with several upstreams', () => {
       assert.ok(names.includes('everything__get-env'), "everything's get-env is under no rule");
       assert.match(c.client.getInstructions() ?? '', /everything.*\n.*web.*\n.*files \(prefix fs__\)/s);
       assert.match(c.client.getInstructions() ?? '', /late.*not reachable now/);
+      const ready = await fetch(`${g.gw.url}/readyz`);
+      const body = (await ready.json()) as {
+        endpoints: Record<string, { members: number; unreachable: number }>;
+      };
+      assert.deepEqual(
+        body.endpoints['/mcp'],
+        { members: 4, unreachable: 1 },
+        '/readyz counts the member that is down',
+      );
+      assert.deepEqual(body.endpoints['/support/mcp'], { members: 2, unreachable: 0 });
     } finally {
       await c.close();
     }
