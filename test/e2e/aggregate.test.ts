@@ -240,6 +240,45 @@ describe('the aggregated /mcp with several upstreams', () => {
     }
   });
 
+  it('keeps two upstreams’ concurrent server requests apart, and relays a cancellation to the upstream that runs the call', async () => {
+    const c = await connect();
+    try {
+      let asked = 0;
+      c.client.setRequestHandler('sampling/createMessage', async (request) => {
+        asked++;
+        // Answer the second request first: each answer must still reach the upstream that asked.
+        await new Promise((r) => setTimeout(r, asked === 1 ? 300 : 0));
+        return {
+          role: 'assistant',
+          model: 'agg',
+          content: { type: 'text', text: `answer to ${JSON.stringify(request.params.messages[0]?.content)}` },
+        };
+      });
+      const [fromEverything, fromWeb] = await Promise.all(
+        ['everything', 'web'].map((upstream) =>
+          c.client.callTool({
+            name: `${upstream}__trigger-sampling-request`,
+            arguments: { prompt: `from-${upstream}` },
+          }),
+        ),
+      );
+      assert.match(text(fromEverything as { content?: unknown }), /from-everything/);
+      assert.match(text(fromWeb as { content?: unknown }), /from-web/);
+      const abort = new AbortController();
+      const call = c.client.callTool(
+        { name: 'web__trigger-long-running-operation', arguments: { duration: 10, steps: 10 } },
+        { signal: abort.signal, onprogress: () => abort.abort('gave up') },
+      );
+      await assert.rejects(call, /gave up|abort/i);
+      assert.equal(
+        text(await c.client.callTool({ name: 'web__echo', arguments: { message: 'after' } })),
+        'Echo: after',
+      );
+    } finally {
+      await c.close();
+    }
+  });
+
   it('answers initialize with the merged capabilities, and refuses a list cursor it never gave', async () => {
     const session = await post(g.url(), INITIALIZE, { ...g.auth('user') });
     assert.equal(session.status, 200);
