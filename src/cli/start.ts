@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { endpointPaths } from '../gateway/endpoints.js';
 import { type RunningGateway, startGateway } from '../gateway/start.js';
 import { createLogger, flushLogger } from '../log/logger.js';
 import { clientSnippets } from './client-snippets.js';
@@ -57,10 +58,9 @@ function banner(
   createKey: string,
 ): string {
   const { url, bootstrapKey, bootstrapPassword } = gateway;
-  const upstreams = Object.keys(config.upstreams);
-  const endpoints = upstreams.map((u) => `  ${url}/servers/${u}/mcp`);
-  if (upstreams.length === 1) endpoints.unshift(`  ${url}/mcp`);
-  const mcpUrl = upstreams.length === 1 ? `${url}/mcp` : `${url}/servers/${upstreams[0]}/mcp`;
+  // /mcp is the one upstream, or all of them aggregated; then each upstream and virtual server.
+  const endpoints = endpointPaths(config).map((path) => `  ${url}${path}`);
+  const mcpUrl = `${url}/mcp`;
   const status =
     broken.length === 0
       ? ['Portcullis is listening.']
@@ -96,8 +96,9 @@ function banner(
     );
   }
   lines.push('Connect a client:', '');
-  for (const { title, text } of clientSnippets(upstreams[0] ?? 'portcullis', mcpUrl, key))
-    lines.push(`${title}:`, text, '');
+  const upstreams = Object.keys(config.upstreams);
+  const serverName = upstreams.length === 1 ? (upstreams[0] as string) : 'portcullis';
+  for (const { title, text } of clientSnippets(serverName, mcpUrl, key)) lines.push(`${title}:`, text, '');
   lines.push('');
   return lines.join('\n');
 }

@@ -126,6 +126,11 @@ describe('start with an upstream that cannot start', () => {
         stderr,
         /Portcullis is listening, but 1 upstream\(s\) cannot start — fix the config and restart:\n {2}config: upstreams\.files\.command: 'nodee' is not on PATH/,
       );
+      assert.match(
+        stderr,
+        /MCP endpoints:\n {2}http:\/\/127\.0\.0\.1:\d+\/mcp\n {2}http:\/\/127\.0\.0\.1:\d+\/servers\/everything\/mcp\n {2}http:\/\/127\.0\.0\.1:\d+\/servers\/files\/mcp\n/,
+        'the aggregated /mcp is listed first',
+      );
       // Log lines reach stdout in batches (src/log/stdout-destination.ts): soon, not at once.
       assert.ok(
         await eventually(() =>
