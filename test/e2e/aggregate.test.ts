@@ -42,7 +42,7 @@ describe('the aggregated /mcp with several upstreams', () => {
    * The SDK client pinned to 2026-07-28, declaring no roots: server-everything asks for roots at
    * times of its own, and through the bridge that would park whichever call is running.
    */
-  const modernClient = async (url = g.url()) => {
+  const modernClient = async (url = g.url(), key = 'user') => {
     const client = new Client(
       { name: 'aggregate-2026', version: '1.0.0' },
       { capabilities: { sampling: {} }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
@@ -53,7 +53,7 @@ describe('the aggregated /mcp with several upstreams', () => {
       content: { type: 'text', text: 'sampled statelessly' },
     }));
     const transport = new StreamableHTTPClientTransport(new URL(url), {
-      requestInit: { headers: g.auth('user') },
+      requestInit: { headers: g.auth(key) },
     });
     await client.connect(transport);
     return { client, close: () => client.close() };
@@ -367,6 +367,25 @@ describe('the aggregated /mcp with several upstreams', () => {
       await c.close();
     }
   });
+  it('tells a 2026-07-28 listener when an upstream that could not listen joins', async () => {
+    await late?.stop();
+    // Another principal: its backends are opened now, so late's cannot be.
+    const c = await modernClient(g.url(), 'stranger');
+    try {
+      let changed = 0;
+      c.client.setNotificationHandler('notifications/tools/list_changed', () => void changed++);
+      const subscription = await c.client.listen({ toolsListChanged: true });
+      assert.equal(subscription.honoredFilter.toolsListChanged, true);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(changed, 0, 'nothing changed while late was down');
+      late = await startNode([EVERYTHING, 'streamableHttp'], /listening on port/, { PORT: String(latePort) });
+      assert.ok(await eventually(() => changed > 0, 20_000), 'list_changed once late listens too');
+      await subscription.close();
+    } finally {
+      await c.close();
+    }
+  });
+
   describe('a virtual server (endpoints.support)', () => {
     const support = () => g.url().replace(/\/mcp$/, '/support/mcp');
 

@@ -2,7 +2,9 @@
  * `subscriptions/listen` on the aggregated endpoint (2026-07-28): one listen per upstream, all on
  * the client's one stream. Each upstream is asked for the resource subscriptions that are its own,
  * under its own URIs; the client gets one acknowledgement (what the upstreams together honour, in
- * the URIs it sent) before anything else, then every upstream's notifications in its form.
+ * the URIs it sent) before anything else, then every upstream's notifications in its form. An
+ * upstream that cannot listen is tried again with backoff while the stream is open; when it joins,
+ * the client hears that the lists it listens for changed.
  */
 import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Params } from '../../core/jsonrpc.js';
 import { isNotification } from '../../core/jsonrpc.js';
@@ -14,6 +16,14 @@ import { exposeUris } from './merge.js';
 
 const ACKNOWLEDGED = 'notifications/subscriptions/acknowledged';
 const FLAGS = ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const;
+const CHANGED: Readonly<Record<(typeof FLAGS)[number], string>> = {
+  toolsListChanged: 'notifications/tools/list_changed',
+  promptsListChanged: 'notifications/prompts/list_changed',
+  resourcesListChanged: 'notifications/resources/list_changed',
+};
+/** Backoff for an upstream that could not listen: from 1 s, doubling, at most 30 s. */
+const RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
 
 export interface AggregateListen {
   readonly request: JsonRpcRequest;
@@ -55,7 +65,26 @@ export async function listenAll(listen: AggregateListen): Promise<void> {
     if (acks.size === members.length) acknowledge();
   };
 
-  const listens = members.map((upstream) => {
+  const retries = new Set<NodeJS.Timeout>();
+  const ended = new Promise<void>((resolve) => {
+    exchange.onclose = () => {
+      for (const timer of retries) clearTimeout(timer);
+      resolve();
+    };
+  });
+  /** A member that answers after all: the client re-lists what it listens for. */
+  const joined = (ack: Params) => {
+    for (const flag of FLAGS) {
+      if (wanted[flag] !== true || ack[flag] !== true) continue;
+      exchange.notify({
+        jsonrpc: '2.0',
+        method: CHANGED[flag],
+        params: { _meta: { [META.subscriptionId]: request.id } },
+      });
+    }
+  };
+
+  const listenTo = (upstream: string, attempt: number): void => {
     const own = asked.flatMap((uri) => {
       const origin = catalog.routeUri(uri);
       return origin?.upstream === upstream ? [origin.name] : [];
@@ -67,7 +96,9 @@ export async function listenAll(listen: AggregateListen): Promise<void> {
     const fork = exchange.fork((message) => {
       if (!isNotification(message)) return message;
       if (message.method === ACKNOWLEDGED) {
-        settledOne(upstream, (message.params?.notifications ?? {}) as Params);
+        const ack = (message.params?.notifications ?? {}) as Params;
+        if (attempt === 0) settledOne(upstream, ack);
+        else joined(ack);
         return undefined;
       }
       const shown: JsonRpcNotification = message.params
@@ -77,14 +108,24 @@ export async function listenAll(listen: AggregateListen): Promise<void> {
       held.push(shown);
       return undefined;
     });
-    return listen.listenOn(upstream, forUpstream, fork).catch((err: unknown) => {
+    listen.listenOn(upstream, forUpstream, fork).catch((err: unknown) => {
       // The client closing its stream ends every listen: that is no upstream's failure.
-      if (err instanceof CallAbandoned) return;
+      if (err instanceof CallAbandoned || !exchange.open) return;
       listen.left(upstream, (err as Error).message);
-      settledOne(upstream, {});
+      if (attempt === 0) settledOne(upstream, {});
+      const timer = setTimeout(
+        () => {
+          retries.delete(timer);
+          listenTo(upstream, attempt + 1);
+        },
+        Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** attempt),
+      );
+      timer.unref();
+      retries.add(timer);
     });
-  });
-  await Promise.all(listens);
+  };
+  for (const upstream of members) listenTo(upstream, 0);
+  await ended;
   clearTimeout(timer);
 }
 
