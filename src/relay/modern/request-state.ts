@@ -11,18 +11,11 @@
  * encrypted (AES-256-GCM), so a client learns no internal address. The state carries no secret.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import {
-  createRequestStateCodec,
-  type RequestStateCodec as SdkRequestStateCodec,
-  type ServerContext,
-} from '@modelcontextprotocol/server';
-import { GatewayError } from '../../core/errors.js';
+import { type BoundClaims, BoundStateCodec, stateRefused } from '../../core/bound-state.js';
 
-export interface StateClaims {
+export interface StateClaims extends BoundClaims {
   /** The parked call this state resumes. */
   readonly call: string;
-  readonly principal: string;
-  readonly upstream: string;
 }
 
 interface SignedClaims extends StateClaims {
@@ -42,22 +35,14 @@ export interface RequestStateKeys {
   readonly route: Uint8Array;
 }
 
-/** verify() takes the handler's context only for a `bind` callback, which this codec does not use. */
-const NO_HANDLER_CONTEXT = {} as ServerContext;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-
-function refused(why: string): GatewayError {
-  return new GatewayError(
-    'invalid_request_state',
-    `requestState is not valid: ${why} — start the request again without it`,
-    { rpcCode: -32602 },
-  );
-}
+/** Refused the same way whichever check failed: which one is of no use to the client. */
+const NOT_OURS = 'it was altered, has expired, or was not issued by this gateway';
 
 export class RequestStateCodec {
   readonly instance = randomBytes(12).toString('base64url');
-  private readonly codec: SdkRequestStateCodec<SignedClaims>;
+  private readonly codec: BoundStateCodec<SignedClaims>;
   private readonly via: string | undefined;
 
   constructor(
@@ -66,7 +51,7 @@ export class RequestStateCodec {
     /** The URL peers reach this instance at (fleet.advertiseUrl). */
     advertiseUrl?: string,
   ) {
-    this.codec = createRequestStateCodec<SignedClaims>({ key: keys.signing, ttlSeconds });
+    this.codec = new BoundStateCodec(keys.signing, ttlSeconds);
     this.via = advertiseUrl === undefined ? undefined : this.seal(advertiseUrl);
   }
 
@@ -82,7 +67,8 @@ export class RequestStateCodec {
 
   /** Where the call of a genuine, unexpired `state` is parked. */
   async owner(state: string): Promise<StateOwner> {
-    const claims = await this.verify(state);
+    const claims = await this.codec.claims(state);
+    if (!claims) throw stateRefused(NOT_OURS);
     if (claims.owner === this.instance) return { here: true };
     const route = typeof claims.via === 'string' ? this.unseal(claims.via) : undefined;
     return route === undefined ? { here: false } : { here: false, route };
@@ -90,22 +76,12 @@ export class RequestStateCodec {
 
   /** The claims of `state` if it is genuine, unexpired, parked here and bound to this principal and upstream. */
   async open(state: string, principal: string, upstream: string): Promise<StateClaims> {
-    const claims = await this.verify(state);
-    if (claims.principal !== principal || claims.upstream !== upstream || typeof claims.call !== 'string')
-      throw refused('it was issued to another caller');
+    const claims = await this.codec.open(state, principal, upstream);
+    if (!claims) throw stateRefused(NOT_OURS);
+    if (typeof claims.call !== 'string') throw stateRefused('it was issued to another caller');
     if (claims.owner !== this.instance)
-      throw refused('the gateway instance that holds its call has restarted or cannot be reached');
+      throw stateRefused('the gateway instance that holds its call has restarted or cannot be reached');
     return { call: claims.call, principal, upstream };
-  }
-
-  private async verify(state: string): Promise<SignedClaims> {
-    try {
-      const claims = await this.codec.verify(state, NO_HANDLER_CONTEXT);
-      if (claims && typeof claims === 'object') return claims;
-    } catch {
-      // Refused below: which check failed is of no use to the client.
-    }
-    throw refused('it was altered, has expired, or was not issued by this gateway');
   }
 
   private seal(text: string): string {
