@@ -9,6 +9,7 @@ import { renamedLines, seedAggregates } from '../gateway/aggregate-seed.js';
 import { aggregateEndpoints } from '../gateway/aggregates.js';
 import { connectorFor } from '../gateway/channels.js';
 import { createLogger } from '../log/logger.js';
+import { offerCache } from '../policy/inspect.js';
 import { Policy } from '../policy/policy.js';
 import { keyGrants, unholdableRuleScopes } from '../policy/startup-check.js';
 import { describeStore, openExistingStore } from '../store/open.js';
@@ -78,6 +79,6 @@ export async function aggregateNames(loaded: LoadedConfig): Promise<string[]> {
       connectorFor(name, upstream, baseDir, logger),
     ]),
   );
-  await seedAggregates(aggregates, config, connectors, logger);
+  await seedAggregates(aggregates, offerCache(config.upstreams, connectors, logger), logger);
   return renamedLines(aggregates);
 }

@@ -1,30 +1,24 @@
 /**
  * Each aggregated endpoint's names, learned before the first client asks: every member upstream is
- * listed once, in parallel, and what it offers feeds the catalogs (tool and prompt names, resource
+ * listed (once per start, shared with the policy check), in parallel, and what it offers feeds the catalogs (tool and prompt names, resource
  * schemes). A rename is logged by the catalog as it happens; `renamedLines` says them for
  * check-config.
  */
-import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import { inspectUpstream } from '../policy/inspect.js';
-import type { Connector } from '../upstream/connection.js';
+import type { OfferOf } from '../policy/inspect.js';
 import type { AggregateEndpoint } from './aggregates.js';
 
 export async function seedAggregates(
   aggregates: ReadonlyMap<string, AggregateEndpoint>,
-  config: Config,
-  connectors: ReadonlyMap<string, Connector>,
+  offerOf: OfferOf,
   logger: Logger,
 ): Promise<void> {
   const endpoints = [...aggregates.values()];
   const members = new Set(endpoints.flatMap((e) => e.router.members));
   await Promise.all(
     [...members].map(async (upstream) => {
-      const connector = connectors.get(upstream);
-      if (!connector) return;
       try {
-        const modern = config.upstreams[upstream]?.protocol === '2026-07-28';
-        const offer = await inspectUpstream(upstream, connector, modern, logger);
+        const offer = await offerOf(upstream);
         for (const { catalog } of endpoints.filter((e) => e.router.members.includes(upstream))) {
           catalog.observe(
             'tool',

@@ -2,6 +2,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { isLoopbackHost } from '../net/loopback.js';
+import { offerCache } from '../policy/inspect.js';
 import type { Policy } from '../policy/policy.js';
 import { checkRulePatterns, checkRuleScopes, keyGrants } from '../policy/startup-check.js';
 import { seedAggregates } from './aggregate-seed.js';
@@ -19,9 +20,10 @@ export async function startupChecks(
   const { keyStore } = services;
   const grants = keyStore ? keyGrants(await keyStore.store.apiKeys.list(), policy) : [];
   checkRuleScopes(config, policy, grants, logger);
-  checkRulePatterns(config, policy, channels.connectors, logger);
-  // In the background, like the rule check: the port does not wait for upstreams to answer.
-  void seedAggregates(channels.aggregates, config, channels.connectors, logger);
+  // One listing of each upstream serves both: in the background, the port does not wait for it.
+  const offerOf = offerCache(config.upstreams, channels.connectors, logger);
+  checkRulePatterns(config, policy, offerOf, logger);
+  void seedAggregates(channels.aggregates, offerOf, logger);
   const { host, trustedProxies } = config.listen;
   if (!services.tls && !isLoopbackHost(host) && trustedProxies.length === 0) {
     logger.warn(

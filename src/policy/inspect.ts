@@ -90,3 +90,25 @@ export async function inspectUpstream(
     await link.close();
   }
 }
+
+/** What an upstream offers, listed at most once per start however many checks ask. */
+export type OfferOf = (upstream: string) => Promise<UpstreamOffer>;
+
+export function offerCache(
+  upstreams: Readonly<Record<string, { readonly protocol: string }>>,
+  connectors: ReadonlyMap<string, Connector>,
+  logger: Logger,
+): OfferOf {
+  const offers = new Map<string, Promise<UpstreamOffer>>();
+  return (upstream) => {
+    let offer = offers.get(upstream);
+    if (!offer) {
+      const connector = connectors.get(upstream);
+      offer = connector
+        ? inspectUpstream(upstream, connector, upstreams[upstream]?.protocol === '2026-07-28', logger)
+        : Promise.reject(new Error(`no upstream ${upstream}`));
+      offers.set(upstream, offer);
+    }
+    return offer;
+  };
+}

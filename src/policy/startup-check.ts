@@ -3,10 +3,9 @@
  * default scope or stored API key), and rules whose patterns match nothing the upstreams offer
  * (listed in the background, so start-up is not delayed). Both are reported as warnings.
  */
-import type { Config, UpstreamConfig } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import type { Connector } from '../upstream/connection.js';
-import { inspectUpstream, offeredNames } from './inspect.js';
+import { type OfferOf, offeredNames } from './inspect.js';
 import type { Policy } from './policy.js';
 import { ScopeSet } from './scopes.js';
 
@@ -62,24 +61,13 @@ export function checkRuleScopes(
     logger.warn({ rule, scope }, message);
 }
 
-export function checkRulePatterns(
-  config: Config,
-  policy: Policy,
-  connectors: ReadonlyMap<string, Connector>,
-  logger: Logger,
-): void {
+export function checkRulePatterns(config: Config, policy: Policy, offerOf: OfferOf, logger: Logger): void {
   if (config.policy.rules.length === 0) return;
   const names = Object.keys(config.upstreams);
   const unused = new Map<number, number>();
   void Promise.all(
     names.map(async (name) => {
-      const upstream = config.upstreams[name] as UpstreamConfig;
-      const offer = await inspectUpstream(
-        name,
-        connectors.get(name) as Connector,
-        upstream.protocol === '2026-07-28',
-        logger,
-      );
+      const offer = await offerOf(name);
       for (const index of policy.unusedRules(name, offeredNames(offer)))
         unused.set(index, (unused.get(index) ?? 0) + 1);
     }),
