@@ -169,11 +169,18 @@ export function checkGoals(targets: readonly TargetResult[]): Goal[] {
     const full = find(targets, 'portcullis-stdio-full')?.sequential;
     const others = ['supergateway', 'mcp-proxy'].map((n) => ({ n, s: find(targets, n)?.sequential }));
     const measured = others.filter((o) => o.s !== undefined);
+    // The bare stdio bridge, for the floor: where it stands against the same bridges.
+    const floor = find(targets, 'stdio-pipe')?.sequential;
+    const versus = (p50: number) =>
+      measured
+        .map((o) => `${o.n} ${o.s?.p50Ms.toFixed(3)} ms (×${(p50 / (o.s?.p50Ms ?? 1)).toFixed(2)})`)
+        .join(', ');
     goals.push({
       goal: "portcullis-stdio-full (the whole stack) p50 ≤ half of supergateway's and of mcp-proxy's (sequential echo)",
       measured:
         full && measured.length > 0
-          ? `${full.p50Ms.toFixed(3)} ms vs ${measured.map((o) => `${o.n} ${o.s?.p50Ms.toFixed(3)} ms (×${((full.p50Ms / (o.s?.p50Ms ?? 1)) as number).toFixed(2)})`).join(', ')}`
+          ? `${full.p50Ms.toFixed(3)} ms vs ${versus(full.p50Ms)}` +
+            (floor ? `; the bare stdio pipe ${floor.p50Ms.toFixed(3)} ms (${versus(floor.p50Ms)})` : '')
           : 'not measured',
       met:
         full && measured.length === others.length

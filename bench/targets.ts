@@ -149,6 +149,19 @@ export const TARGETS: readonly Target[] = [
     headers: { Authorization: 'Bearer {apikey:gateway}' },
   },
   {
+    name: 'stdio-pipe',
+    description:
+      'a bare Node stdio → HTTP bridge (one child per session, each message a line, answers as plain JSON, nothing checked): the floor of a stdio bridge',
+    processes: [
+      {
+        role: 'pipe',
+        node: ['{root}/bench/stdio-pipe.mjs', '{port}', '{node}', '{everything}', 'stdio'],
+        readyPath: '/mcp',
+      },
+    ],
+    mcpPath: '/mcp',
+  },
+  {
     name: 'portcullis-stdio',
     description: 'Portcullis CLI, server-everything over stdio (one child per session)',
     processes: [{ role: 'gateway', portcullis: portcullisYaml(STDIO_UPSTREAM), readyPath: '/healthz' }],

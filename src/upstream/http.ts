@@ -6,7 +6,7 @@
  * re-validation) at more than half of the gateway's CPU per relayed call and ~56 KiB of heap per
  * idle upstream session; the wire protocol the gateway needs is small: POST one message, read a
  * JSON or SSE answer, keep the session id, hold a GET stream for server messages (2025), DELETE on
- * close. SSE framing is parsed by eventsource-parser; every message is checked with toMessage.
+ * close. SSE framing is parsed by SseReader; every message is checked with toMessage.
  *
  * The configured credential headers are sent to the upstream and nowhere else: redirects are never
  * followed. A lost 2025 session (404) closes the connection, so the session layer reconnects and
@@ -19,13 +19,13 @@ import {
   type IncomingMessage,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { createParser } from 'eventsource-parser';
 import type { UpstreamConfig } from '../config/schema.js';
 import { type JsonRpcMessage, toMessage } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
 import { encodeParamValue } from '../relay/modern/param-headers.js';
 import type { SendOptions, UpstreamConnection } from './connection.js';
 import { redactUrl } from './redact-url.js';
+import { SseReader } from './sse-reader.js';
 
 const MODERN_META = 'io.modelcontextprotocol/protocolVersion';
 /** A single upstream message larger than this ends the response (protects the gateway's memory). */
@@ -42,36 +42,75 @@ export interface HttpOptions {
   readonly logger: Logger;
 }
 
+/**
+ * What every session's connection to one upstream shares: the keep-alive agent, the parsed URL and
+ * the logger. One agent per session cost ~1.4 KiB of heap per idle session (the agent and its
+ * socket tables) and kept the socket of each session's initialize POST open beside its GET stream
+ * until the upstream timed it out; shared, a socket one session's POST leaves free carries the
+ * next session's. Sockets carry no session state: every request names its session in its headers.
+ * The pool closes with its last connection, so no socket outlives the sessions that used it.
+ */
+interface UpstreamPool {
+  readonly url: URL;
+  readonly agent: HttpAgent;
+  readonly request: typeof httpRequest;
+  readonly log: Logger;
+  connections: number;
+}
+
+/**
+ * By config object: the gateway's connector for an upstream (gateway/channels.ts connectorFor)
+ * hands every start the same one, so each upstream has one pool.
+ */
+const pools = new WeakMap<HttpOptions['config'], UpstreamPool>();
+
+function acquirePool({ name, config, logger }: HttpOptions): UpstreamPool {
+  let pool = pools.get(config);
+  if (!pool) {
+    const url = new URL(config.url);
+    const tls = url.protocol === 'https:';
+    pool = {
+      url,
+      agent: tls ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }),
+      request: tls ? httpsRequest : httpRequest,
+      log: logger.child({ upstream: name, url: redactUrl(config.url) }),
+      connections: 0,
+    };
+    pools.set(config, pool);
+  }
+  pool.connections++;
+  return pool;
+}
+
+function releasePool(config: HttpOptions['config'], pool: UpstreamPool): void {
+  if (--pool.connections > 0) return;
+  if (pools.get(config) === pool) pools.delete(config);
+  pool.agent.destroy();
+}
+
 export async function startHttp(options: HttpOptions): Promise<UpstreamConnection> {
-  const { name, config, logger } = options;
-  return new HttpConnection(
-    new URL(config.url),
-    config,
-    logger.child({ upstream: name, url: redactUrl(config.url) }),
-  );
+  return new HttpConnection(options.config, acquirePool(options));
 }
 
 class HttpConnection implements UpstreamConnection {
   onmessage: (message: JsonRpcMessage) => void = () => {};
   onclose: (reason: Error) => void = () => {};
   private readonly modern: boolean;
-  private readonly agent: HttpAgent;
-  private readonly request: typeof httpRequest;
+  private readonly log: Logger;
   private sessionId: string | undefined;
   private protocolVersion: string | undefined;
   private getStream: ClientRequest | undefined;
+  /** This connection's requests still open (POSTs whose answer is being read, a DELETE). */
+  private readonly open = new Set<ClientRequest>();
   private closed = false;
 
   constructor(
-    private readonly url: URL,
     private readonly config: UpstreamConfig & { url: string },
-    private readonly log: Logger,
+    private readonly pool: UpstreamPool,
   ) {
     this.modern = config.protocol === '2026-07-28';
     this.protocolVersion = this.modern ? config.protocol : undefined;
-    const tls = url.protocol === 'https:';
-    this.agent = tls ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-    this.request = tls ? httpsRequest : httpRequest;
+    this.log = pool.log;
   }
 
   setProtocolVersion(version: string): void {
@@ -119,14 +158,21 @@ class HttpConnection implements UpstreamConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.getStream?.destroy();
+    this.abortOpen();
     if (this.sessionId !== undefined) {
       await this.exchange('DELETE', this.headers(undefined, false)).then(
         (res) => res.resume(),
         (err: Error) => this.log.debug({ err: err.message }, 'ending the upstream session failed'),
       );
     }
-    this.agent.destroy();
+    releasePool(this.config, this.pool);
+  }
+
+  /** Ends what this connection has open upstream, and nothing of the other sessions sharing the pool. */
+  private abortOpen(): void {
+    this.getStream?.destroy();
+    for (const req of this.open) req.destroy();
+    this.open.clear();
   }
 
   private headers(message: JsonRpcMessage | undefined, initialize: boolean): Record<string, string> {
@@ -158,12 +204,17 @@ class HttpConnection implements UpstreamConnection {
     body?: string,
   ): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = this.request(this.url, {
+      const req = this.pool.request(this.pool.url, {
         method,
-        agent: this.agent,
+        agent: this.pool.agent,
         headers,
         timeout: this.config.timeout,
       });
+      if (method === 'GET') this.getStream = req;
+      else {
+        this.open.add(req);
+        req.once('close', () => this.open.delete(req));
+      }
       req.once('response', resolve);
       req.once('error', (err) =>
         reject(
@@ -171,7 +222,6 @@ class HttpConnection implements UpstreamConnection {
         ),
       );
       req.once('timeout', () => req.destroy(new Error('timed out')));
-      if (method === 'GET') this.getStream = req;
       req.end(body);
     });
   }
@@ -183,18 +233,14 @@ class HttpConnection implements UpstreamConnection {
       ?.trim()
       .toLowerCase();
     if (type === 'text/event-stream') {
-      const parser = createParser({
-        maxBufferSize: MAX_MESSAGE_BYTES,
-        onEvent: (event) => {
-          if (event.data) this.deliver(event.data);
-        },
-        onError: (err) => {
-          this.log.warn({ err: err.message }, 'the upstream sent a malformed event stream');
-          res.destroy();
-        },
-      });
+      const reader = new SseReader((data) => this.deliver(data), MAX_MESSAGE_BYTES);
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => parser.feed(chunk));
+      res.on('data', (chunk: string) => {
+        const problem = reader.feed(chunk);
+        if (problem === undefined) return;
+        this.log.warn({ err: problem }, 'the upstream sent a malformed event stream');
+        res.destroy();
+      });
       res.on('error', (err) => this.log.debug({ err: err.message }, 'upstream stream ended'));
       return;
     }
@@ -247,8 +293,8 @@ class HttpConnection implements UpstreamConnection {
   private lost(reason: Error): void {
     if (this.closed) return;
     this.closed = true;
-    this.getStream?.destroy();
-    this.agent.destroy();
+    this.abortOpen();
+    releasePool(this.config, this.pool);
     this.onclose(reason);
   }
 }

@@ -94,27 +94,35 @@ class StdioConnection implements UpstreamConnection {
     });
   }
 
+  /**
+   * One message per line. Only each new chunk is searched for line ends (an unfinished line holds
+   * none), so a large message arriving in many chunks is not scanned again with each one.
+   */
   private readStdout(): void {
-    let buffered = '';
+    let partial = '';
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline = buffered.indexOf('\n');
+      let start = 0;
+      let newline = chunk.indexOf('\n');
       while (newline !== -1) {
-        const line = buffered.slice(0, newline).replace(/\r$/, '');
-        buffered = buffered.slice(newline + 1);
-        if (line.trim()) this.handleLine(line);
-        newline = buffered.indexOf('\n');
+        const line = partial === '' ? chunk.slice(start, newline) : partial + chunk.slice(start, newline);
+        partial = '';
+        this.handleLine(line);
+        start = newline + 1;
+        newline = chunk.indexOf('\n', start);
       }
-      if (buffered.length > MAX_LINE_BYTES) {
-        this.log.error({ bytes: buffered.length }, 'upstream wrote a message larger than 16 MiB; ending it');
-        buffered = '';
+      if (start < chunk.length) partial += start === 0 ? chunk : chunk.slice(start);
+      if (partial.length > MAX_LINE_BYTES) {
+        this.log.error({ bytes: partial.length }, 'upstream wrote a message larger than 16 MiB; ending it');
+        partial = '';
         this.child.kill('SIGKILL');
       }
     });
   }
 
   private handleLine(line: string): void {
+    // JSON.parse takes the CR of a CRLF line end as whitespace; a blank line is skipped, not warned of.
+    if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) return;
     let message: JsonRpcMessage;
     try {
       message = toMessage(JSON.parse(line));
