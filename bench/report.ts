@@ -1,4 +1,5 @@
 /** The results file (JSON), the markdown tables, and the goals checked against them. */
+import { type AggregateFigures, aggregateGoal } from './aggregate.js';
 import type { CurvePoint, LatencySummary } from './stats.js';
 import type { CpuPerCall, ManyIdleResult, MemoryPoint, Settings, WarmPoolFigures } from './workloads.js';
 
@@ -24,6 +25,8 @@ export interface TargetResult {
   readonly memory?: readonly MemoryPoint[];
   /** Many idle sessions without GET streams (BENCH_IDLE_SESSIONS), on a fresh instance. */
   readonly manyIdle?: ManyIdleResult;
+  /** The aggregated endpoint's connect against each member's own (bench/aggregate.ts). */
+  readonly aggregate?: AggregateFigures;
   /** Each figure divided by the baseline's (latency and RSS: lower is better; throughput: higher). */
   readonly vsBaseline?: Readonly<Record<string, number>>;
   /** Percentile curves for the chart (not printed in the table). */
@@ -223,6 +226,7 @@ export function checkGoals(targets: readonly TargetResult[]): Goal[] {
       met: many ? many.rssBytes < 300e6 : undefined,
     });
   }
+  goals.push(aggregateGoal(find(targets, 'portcullis-aggregate')?.aggregate));
   return goals;
 }
 

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { aggregateConnect } from './aggregate.js';
 import { renderPng } from './chart.js';
 import {
   killEverythingNow,
@@ -26,7 +27,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** A target's results while the workloads fill them in. */
 type Draft = Partial<Mutable<Omit<TargetResult, 'curves'>>> & { curves: Mutable<TargetResult['curves']> };
 
-const WORKLOADS = ['sequential', 'concurrent', 'setup', 'memory'] as const;
+const WORKLOADS = ['sequential', 'concurrent', 'setup', 'memory', 'aggregate'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 function int(name: string, fallback: number): number {
@@ -141,12 +142,13 @@ async function main(): Promise<void> {
   const loadStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
   const running: RunningTarget[] = [];
-  const timed = selectedWorkloads.filter((w) => w !== 'memory');
+  const timed = selectedWorkloads.filter((w) => w !== 'memory' && w !== 'aggregate');
   const results = new Map<string, Draft>(
     targets.map((t) => [t.name, { name: t.name, description: t.description, curves: {} }]),
   );
   if (timed.length > 0) {
-    for (const target of targets) {
+    // The aggregated endpoint has no bare echo tool: it has a workload of its own.
+    for (const target of targets.filter((t) => !t.aggregate)) {
       progress(`starting ${target.name}`);
       running.push(await startTarget(target, options));
     }
@@ -197,6 +199,19 @@ async function main(): Promise<void> {
     }
     progress('stopping targets');
     for (const r of running.reverse()) await r.stop();
+  }
+  const aggregated = targets.find((t) => t.aggregate);
+  if (aggregated && selectedWorkloads.includes('aggregate')) {
+    progress(`starting ${aggregated.name}`);
+    const target = await startTarget(aggregated, options);
+    progress('workload: aggregated connect (initialize + tools/list)');
+    const entry = results.get(aggregated.name);
+    try {
+      const figures = await aggregateConnect(target, settings, progress);
+      if (entry) entry.aggregate = figures;
+    } finally {
+      await target.stop();
+    }
   }
   if (selectedWorkloads.includes('memory')) {
     progress('workload: memory with idle sessions');

@@ -52,6 +52,8 @@ export interface Target {
   readonly headers?: Readonly<Record<string, string>>;
   /** The upstream whose warm pool (`warm: N`) the gateway keeps: its memory is read from /readyz. */
   readonly warmPool?: string;
+  /** An aggregated endpoint: measured by the aggregate workload only (bench/aggregate.ts). */
+  readonly aggregate?: true;
 }
 
 /** server-everything in its own Streamable HTTP mode; PORT picks the port, the preload pins 127.0.0.1. */
@@ -112,6 +114,44 @@ upstreams:
   everything:
 ${upstream}
 `;
+
+/**
+ * The aggregated /mcp over three upstreams (issue 17), measured by its own workload
+ * (bench/aggregate.ts) against each member's own endpoint on the same gateway.
+ */
+const AGGREGATE_TARGET: Target = {
+  name: 'portcullis-aggregate',
+  description:
+    'Portcullis CLI, /mcp over three upstreams: server-everything over stdio and over HTTP, server-filesystem over stdio, the stdio ones with warm pools (warm: 6)',
+  processes: [
+    everythingHttp('upstream'),
+    {
+      role: 'gateway',
+      portcullis: `listen: { host: 127.0.0.1, port: {port} }
+auth: { none: true }
+limits:
+  perIp: 1000000/s
+  perPrincipal: 1000000/s
+  concurrency: { perPrincipal: 100000, perUpstream: 100000 }
+  sessions: { perPrincipal: 100000, total: 100000 }
+upstreams:
+  stdio:
+    command: "{node}"
+    args: ["{everything}", "stdio"]
+    warm: ${WARM}
+  web:
+    url: "http://127.0.0.1:{port:upstream}/mcp"
+  files:
+    command: "{node}"
+    args: ["{root}/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js", "{dir}"]
+    warm: ${WARM}
+`,
+      readyPath: '/healthz',
+    },
+  ],
+  mcpPath: '/mcp',
+  aggregate: true,
+};
 
 export const TARGETS: readonly Target[] = [
   {
@@ -271,4 +311,5 @@ export const TARGETS: readonly Target[] = [
     ],
     mcpPath: '/mcp',
   },
+  AGGREGATE_TARGET,
 ];
