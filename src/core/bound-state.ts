@@ -2,8 +2,11 @@
  * A `requestState` the gateway mints for a caller and an upstream: the SDK's HMAC-SHA256 codec
  * (signed, with an expiry), and one check that a genuine state is used by the caller and on the
  * upstream it was issued for. The bridge's parked calls and the approval hold's rounds both use it.
+ *
+ * The SDK's server package (with ajv) is loaded at the first state, not at start: most gateways
+ * never mint one, and loading it costs every instance 5–16 MiB of resident memory.
  */
-import { createRequestStateCodec, type ServerContext } from '@modelcontextprotocol/server';
+import type { RequestStateCodec, ServerContext } from '@modelcontextprotocol/server';
 import { GatewayError } from './errors.js';
 
 export interface BoundClaims {
@@ -24,20 +27,28 @@ export function stateRefused(why: string): GatewayError {
 }
 
 export class BoundStateCodec<T extends BoundClaims> {
-  private readonly codec;
+  private codec: Promise<RequestStateCodec<T>> | undefined;
 
-  constructor(key: Uint8Array, ttlSeconds: number) {
-    this.codec = createRequestStateCodec<T>({ key, ttlSeconds });
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async mint(claims: T): Promise<string> {
+    return (await this.sdk()).mint(claims);
   }
 
-  mint(claims: T): Promise<string> {
-    return this.codec.mint(claims);
+  private sdk(): Promise<RequestStateCodec<T>> {
+    this.codec ??= import('@modelcontextprotocol/server').then(({ createRequestStateCodec }) =>
+      createRequestStateCodec<T>({ key: this.key, ttlSeconds: this.ttlSeconds }),
+    );
+    return this.codec;
   }
 
   /** The claims of a genuine, unexpired state; undefined for anything this codec did not mint. */
   async claims(state: string): Promise<T | undefined> {
     try {
-      const claims = await this.codec.verify(state, NO_HANDLER_CONTEXT);
+      const claims = await (await this.sdk()).verify(state, NO_HANDLER_CONTEXT);
       return claims && typeof claims === 'object' ? claims : undefined;
     } catch {
       return undefined;

@@ -18,13 +18,19 @@ export function compose<C, R = void>(
 ): (ctx: C) => Promise<R> {
   return (ctx) => {
     let called = -1;
-    const dispatch = async (i: number): Promise<R> => {
+    // Not async: each stage's promise is handed on as it is, so a request held open (a GET stream)
+    // keeps only the stages that wait for it alive, not a suspended frame per stage.
+    const dispatch = (i: number): Promise<R> => {
       // A stage that calls next twice would run the rest of the pipeline twice: refuse it.
-      if (i <= called) throw new Error(`pipeline stage ${i - 1} called next() twice`);
+      if (i <= called) return Promise.reject(new Error(`pipeline stage ${i - 1} called next() twice`));
       called = i;
       const stage = stages[i];
-      if (stage) return stage(ctx, () => dispatch(i + 1));
-      return end ? end(ctx) : (undefined as R);
+      try {
+        if (stage) return stage(ctx, () => dispatch(i + 1));
+        return end ? end(ctx) : Promise.resolve(undefined as R);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     };
     return dispatch(0);
   };
@@ -34,6 +40,6 @@ export function compose<C, R = void>(
 export function check<C>(run: (ctx: C) => void | Promise<void>): Stage<C> {
   return async (ctx, next) => {
     await run(ctx);
-    await next();
+    return next();
   };
 }
