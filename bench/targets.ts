@@ -70,7 +70,7 @@ const everythingHttp = (role: string): ProcessSpec => ({
  * of the bench is one principal from one IP, so the abuse limits are lifted far above what the
  * workloads do (their bookkeeping still runs); targets for the later issues set real ones.
  */
-const portcullisYaml = (upstream: string, extra = ''): string =>
+const transparentYaml = (upstreams: string, extra = ''): string =>
   `listen: { host: 127.0.0.1, port: {port} }
 auth: { none: true }
 limits:
@@ -79,9 +79,12 @@ limits:
   concurrency: { perPrincipal: 100000, perUpstream: 100000 }
   sessions: { perPrincipal: 100000, total: 100000 }
 upstreams:
-  everything:
-${upstream}
+${upstreams}
 ${extra}`;
+
+/** The transparent gateway with the one upstream `everything`. */
+const portcullisYaml = (upstream: string, extra = ''): string =>
+  transparentYaml(`  everything:\n${upstream}`, extra);
 
 const STDIO_UPSTREAM = `    command: "{node}"
     args: ["{everything}", "stdio"]`;
@@ -127,25 +130,15 @@ const AGGREGATE_TARGET: Target = {
     everythingHttp('upstream'),
     {
       role: 'gateway',
-      portcullis: `listen: { host: 127.0.0.1, port: {port} }
-auth: { none: true }
-limits:
-  perIp: 1000000/s
-  perPrincipal: 1000000/s
-  concurrency: { perPrincipal: 100000, perUpstream: 100000 }
-  sessions: { perPrincipal: 100000, total: 100000 }
-upstreams:
-  stdio:
-    command: "{node}"
-    args: ["{everything}", "stdio"]
+      portcullis: transparentYaml(`  stdio:
+${STDIO_UPSTREAM}
     warm: ${WARM}
   web:
-    url: "http://127.0.0.1:{port:upstream}/mcp"
+${HTTP_UPSTREAM}
   files:
     command: "{node}"
     args: ["{root}/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js", "{dir}"]
-    warm: ${WARM}
-`,
+    warm: ${WARM}`),
       readyPath: '/healthz',
     },
   ],
