@@ -12,9 +12,11 @@
  * Ids the upstreams use for their own requests are replaced with session-local ones, so that the
  * channels' ids never collide and each answer goes back to the channel that asked.
  */
+
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { RequestAudit } from '../audit/request-audit.js';
+import { type Backoff, backoffDelay } from '../core/backoff.js';
 import { GatewayError, RPC, toGatewayError } from '../core/errors.js';
 import {
   asRequestId,
@@ -83,7 +85,7 @@ export interface AggregateSessionOptions {
   /** A new channel to an upstream that left, for it to rejoin; rejects while it is still down. */
   readonly rejoin: (upstream: string) => Promise<Channel>;
   /** Backoff between attempts to rejoin an upstream (its own restart settings). */
-  backoff(upstream: string): { readonly initialDelay: number; readonly maxDelay: number };
+  backoff(upstream: string): Backoff;
 }
 
 /** Who sent one POST, and what its calls are checked and recorded with. */
@@ -390,9 +392,8 @@ export class Session {
     const aggregate = this.aggregate;
     if (!aggregate || this.closed) return;
     const state = this.rejoining.get(upstream) ?? { timer: undefined, attempt: 0 };
-    const { initialDelay, maxDelay } = aggregate.backoff(upstream);
-    const delay = Math.min(maxDelay, initialDelay * 2 ** state.attempt);
     state.attempt++;
+    const delay = backoffDelay(state.attempt, aggregate.backoff(upstream));
     state.timer = setTimeout(() => void this.rejoin(upstream, aggregate), delay);
     // A session waiting for an upstream must not keep the process alive on its own.
     state.timer.unref();

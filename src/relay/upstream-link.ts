@@ -4,6 +4,7 @@
  * (response, timeout, or a clear error when the upstream dies), and after a crash reconnects with
  * backoff and replays the client's initialize so the session carries on.
  */
+import { backoffDelay } from '../core/backoff.js';
 import { GatewayError, RPC } from '../core/errors.js';
 import {
   isResponse,
@@ -223,9 +224,8 @@ export class UpstreamLink implements SessionUpstream {
 
   private scheduleReconnect(): void {
     if (this.retryTimer !== undefined || this.state === 'closed') return;
-    const { initialDelay, maxDelay } = this.options.restart;
-    const delay = Math.min(maxDelay, initialDelay * 2 ** this.attempt);
     this.attempt++;
+    const delay = backoffDelay(this.attempt, this.options.restart);
     this.retryAt = Date.now() + delay;
     this.options.logger.warn(
       { upstream: this.name, delayMs: delay, attempt: this.attempt },

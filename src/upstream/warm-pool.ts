@@ -22,6 +22,7 @@
  * quiet period, so a crashing command does not spin. Children start one at a time. When the pool is
  * empty a session starts a child of its own, as it would without a pool.
  */
+import { type Backoff, backoffDelay } from '../core/backoff.js';
 import { isResponse } from '../core/jsonrpc.js';
 import type { Logger } from '../log/logger.js';
 import type { Connector, UpstreamConnection } from './connection.js';
@@ -34,11 +35,6 @@ const QUIET_MS = 30_000;
 const MEMORY_TTL_MS = 1000;
 /** How long after a child is taken its replacement starts: a session's set-up takes about this long. */
 const REFILL_AFTER_TAKE_MS = 250;
-
-export interface Backoff {
-  readonly initialDelay: number;
-  readonly maxDelay: number;
-}
 
 export interface WarmPoolOptions {
   readonly name: string;
@@ -65,12 +61,6 @@ export interface WarmPoolStats {
   readonly missed: number;
   /** Failures in the current streak (0 when the command starts fine). */
   readonly failures: number;
-}
-
-/** The wait before the next start after `failures` failures in a row. */
-export function backoffDelay(failures: number, backoff: Backoff): number {
-  if (failures <= 0) return 0;
-  return Math.min(backoff.maxDelay, backoff.initialDelay * 2 ** (failures - 1));
 }
 
 export class WarmPool {

@@ -7,10 +7,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { UpstreamConfig } from '../../src/config/schema.js';
+import { backoffDelay } from '../../src/core/backoff.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Connector, UpstreamConnection } from '../../src/upstream/connection.js';
 import { startStdio } from '../../src/upstream/stdio.js';
-import { backoffDelay, WarmPool } from '../../src/upstream/warm-pool.js';
+import { WarmPool } from '../../src/upstream/warm-pool.js';
 import { eventually, isAlive } from '../helpers/gateway.js';
 
 const logger = createLogger({ level: 'silent', secrets: [], destination: { write: () => {} } });

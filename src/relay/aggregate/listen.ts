@@ -6,6 +6,7 @@
  * upstream that cannot listen is tried again with backoff while the stream is open; when it joins,
  * the client hears that the lists it listens for changed.
  */
+import { type Backoff, backoffDelay } from '../../core/backoff.js';
 import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Params } from '../../core/jsonrpc.js';
 import { isNotification } from '../../core/jsonrpc.js';
 import { META } from '../../core/revisions.js';
@@ -22,8 +23,7 @@ const CHANGED: Readonly<Record<(typeof FLAGS)[number], string>> = {
   resourcesListChanged: 'notifications/resources/list_changed',
 };
 /** Backoff for an upstream that could not listen: from 1 s, doubling, at most 30 s. */
-const RETRY_MS = 1000;
-const MAX_RETRY_MS = 30_000;
+const RETRY: Backoff = { initialDelay: 1000, maxDelay: 30_000 };
 
 export interface AggregateListen {
   readonly request: JsonRpcRequest;
@@ -118,7 +118,7 @@ export async function listenAll(listen: AggregateListen): Promise<void> {
           retries.delete(timer);
           listenTo(upstream, attempt + 1);
         },
-        Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** attempt),
+        backoffDelay(attempt + 1, RETRY),
       );
       timer.unref();
       retries.add(timer);
