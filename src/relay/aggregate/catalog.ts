@@ -19,6 +19,18 @@ import { type NameTable, nameTable, type Origin, type Renamed } from './names.js
 
 export type NamedKind = 'tool' | 'prompt';
 
+const NAMED: Readonly<Record<string, NamedKind>> = {
+  'tools/list': 'tool',
+  'tools/call': 'tool',
+  'prompts/list': 'prompt',
+  'prompts/get': 'prompt',
+};
+
+/** Which kind of exposed name a method lists or calls by; undefined for resources and the rest. */
+export function namedKind(method: string): NamedKind | undefined {
+  return Object.hasOwn(NAMED, method) ? NAMED[method] : undefined;
+}
+
 export interface Member {
   readonly upstream: string;
   /** The prefix of its tools and prompts (the upstream's name unless configured). */
@@ -117,7 +129,7 @@ export class AggregateCatalog implements EndpointNames {
 
   /** The upstreams a request will reach: the one its name or URI belongs to, else every member. */
   targets(method: string, params: Readonly<Record<string, unknown>> | undefined): readonly string[] {
-    const named = method === 'tools/call' ? 'tool' : method === 'prompts/get' ? 'prompt' : undefined;
+    const named = namedKind(method);
     const origin = named
       ? this.origin(named, String(params?.name))
       : typeof params?.uri === 'string'

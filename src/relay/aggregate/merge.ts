@@ -4,7 +4,7 @@
  */
 import type { Params } from '../../core/jsonrpc.js';
 import { methodFacts } from '../../core/methods.js';
-import type { AggregateCatalog, Member, NamedKind } from './catalog.js';
+import { type AggregateCatalog, type Member, namedKind } from './catalog.js';
 
 /** Bounds of the combined instructions: a client puts them in a model's context. */
 const INSTRUCTIONS_PER_UPSTREAM = 1_000;
@@ -108,12 +108,10 @@ function instructions(
   return all.length > INSTRUCTIONS_TOTAL ? `${all.slice(0, INSTRUCTIONS_TOTAL)}…` : all;
 }
 
-const NAMED: Readonly<Record<string, NamedKind>> = { 'tools/list': 'tool', 'prompts/list': 'prompt' };
-
 /** The names a raw list result of `method` carries (tools and prompts), for the catalog. */
 export function listedNames(method: string, result: Params): string[] | undefined {
   const { list } = methodFacts(method);
-  if (!list || !NAMED[method]) return undefined;
+  if (!list || !namedKind(method)) return undefined;
   const items = Array.isArray(result[list.field]) ? (result[list.field] as unknown[]) : [];
   return items.flatMap((item) => {
     const name = item !== null && typeof item === 'object' ? (item as Params).name : undefined;
@@ -129,7 +127,7 @@ export function exposeItems(
   catalog: AggregateCatalog,
 ): Params[] {
   const { list } = methodFacts(method);
-  const kind = NAMED[method];
+  const kind = namedKind(method);
   if (!kind && !catalog.servesResources(upstream)) return [];
   return items.flatMap((item) => {
     if (item === null || typeof item !== 'object' || !list) return [];

@@ -14,7 +14,7 @@ import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, Params } fro
 import { methodFacts } from '../../core/methods.js';
 import { META } from '../../core/revisions.js';
 import { CallAbandoned } from '../call-table.js';
-import type { AggregateCatalog, NamedKind } from './catalog.js';
+import { type AggregateCatalog, type NamedKind, namedKind } from './catalog.js';
 import { withDeadline } from './deadline.js';
 import { exposeItems, exposeUris, listedNames, mergeDiscovery, mergeInitialize } from './merge.js';
 import type { Origin } from './names.js';
@@ -41,7 +41,6 @@ export interface RoutedCall {
 /** Pages of one upstream's list gathered for one answer: a bound against a cursor loop. */
 const MAX_PAGES = 100;
 
-const ROUTED_BY_NAME: Readonly<Record<string, NamedKind>> = { 'tools/call': 'tool', 'prompts/get': 'prompt' };
 const URI_LISTS = ['resources/list', 'resources/templates/list'] as const;
 
 export class AggregateRouter {
@@ -65,7 +64,7 @@ export class AggregateRouter {
       return { jsonrpc: '2.0', id: request.id, result: {} };
     }
     if (methodFacts(method).list) return this.list(call);
-    const kind = ROUTED_BY_NAME[method];
+    const kind = namedKind(method);
     if (kind) return this.byName(call, kind);
     if (methodFacts(method).nameField === 'uri') return this.byUri(call, String(request.params?.uri));
     if (method === 'completion/complete') return this.completion(call);
@@ -145,8 +144,7 @@ export class AggregateRouter {
       cursor = next;
       if (!cursor) break;
     }
-    const kind =
-      request.method === 'tools/list' ? 'tool' : request.method === 'prompts/list' ? 'prompt' : undefined;
+    const kind = namedKind(request.method);
     if (kind) this.catalog.observe(kind, upstream, raw);
     return { jsonrpc: '2.0', id: request.id, result: { [list.field]: visible } };
   }
