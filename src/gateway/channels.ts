@@ -149,7 +149,7 @@ export function openChannels(
     logger,
   });
   /** The policy over one upstream link; its catalog lists tools through the link itself. */
-  const gatekeeperFor = (upstream: string, link: UpstreamLink): Gatekeeper => {
+  const gatekeeperFor = (upstream: string, link: UpstreamLink, under: Policy = policy): Gatekeeper => {
     // A 2026 upstream needs an envelope on every request; the gateway lists with no client capabilities.
     const meta = isModern(upstream) ? { _meta: gatewayEnvelope() } : {};
     const catalog = new ToolCatalog(async (cursor) => {
@@ -157,7 +157,7 @@ export function openChannels(
       const answer = await link.request({ jsonrpc: '2.0', id: 0, method: 'tools/list', params }).response;
       return 'result' in answer ? answer.result : {};
     }, config.limits.maxCacheTtl);
-    return new Gatekeeper({ policy, upstream, catalog, pins, ...held });
+    return new Gatekeeper({ policy: under, upstream, catalog, pins, ...held });
   };
 
   /** A channel to one upstream: its link, and `under` (the endpoint's policy) over it. */
@@ -168,9 +168,9 @@ export function openChannels(
       ? new ModernUpstreamAdapter(link, logger, config.limits.maxCacheTtl)
       : undefined;
     const gatekeeper = adapter
-      ? new Gatekeeper({ policy, upstream, catalog: adapter.catalog, pins, ...held })
-      : gatekeeperFor(upstream, link);
-    return { upstream, link: adapter ?? link, gatekeeper: gatekeeper.under(under) };
+      ? new Gatekeeper({ policy: under, upstream, catalog: adapter.catalog, pins, ...held })
+      : gatekeeperFor(upstream, link, under);
+    return { upstream, link: adapter ?? link, gatekeeper };
   };
   const aggregates = aggregateEndpoints(config, policy, logger);
 
